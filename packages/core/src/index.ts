@@ -31,3 +31,33 @@ export * as PacketCodec from "./PacketCodec.ts"
  * @since 0.1.0
  */
 export * as ProtocolError from "./ProtocolError.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Handshake from "./Handshake.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as ReplayCache from "./ReplayCache.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as SecureChannel from "./SecureChannel.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Metrics from "./Metrics.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Logging from "./Logging.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as NetworkConfig from "./NetworkConfig.ts"

@@ -1,0 +1,210 @@
+/**
+ * The daemon's work on one session: read requests, dispatch them, reply in
+ * request order, heartbeat, and end cleanly.
+ *
+ * - **Ordering and backpressure.** Every request takes a slot in a bounded
+ *   queue of `backpressureLimit` slots; the writer takes slots in order and
+ *   sends their replies in batches. A handler that answers synchronously
+ *   (`Effect.succeed`, `Effect.void`) is resolved in place with no fiber; any
+ *   other handler runs in its own fiber, so up to `backpressureLimit` requests
+ *   are worked on at once. When the slots are full the reader stops pulling
+ *   from the socket, so a client that never reads stalls only its own
+ *   connection, and memory stays bounded.
+ * - **Heartbeat.** A `Ping` is sent when nothing was sent for
+ *   `heartbeatInterval`; the session fails with `ConnectionTimeout` when
+ *   nothing at all was received for `deadTimeout`.
+ * - **Idle timeout.** With `idleTimeout` set, a session that received no
+ *   application message (heartbeats do not count) for that long is ended. A
+ *   busy session is never cut.
+ * - **Draining.** When `draining` completes, no new request is read; replies
+ *   to the requests already read are sent, then the session ends.
+ *
+ * @internal
+ */
+import type * as Arr from "effect/Array"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Queue from "effect/Queue"
+import * as Scope from "effect/Scope"
+import * as Semaphore from "effect/Semaphore"
+import * as Message from "@network-protocol/core/Message"
+import * as ProtocolError from "@network-protocol/core/ProtocolError"
+import * as Dispatcher from "../Dispatcher.ts"
+import type * as Session from "../Session.ts"
+
+/** @internal */
+export interface ServeOptions<E, R> {
+  readonly dispatcher: Dispatcher.Dispatcher<E, R>
+  readonly backpressureLimit: number
+  readonly heartbeatInterval: Duration.Duration
+  readonly deadTimeout: Duration.Duration
+  readonly idleTimeout: Duration.Duration | undefined
+  readonly draining: Effect.Effect<void>
+}
+
+/**
+ * How a session ended without an error.
+ *
+ * @internal
+ */
+export type Outcome = "disconnect" | "closed" | "drained" | "idle"
+
+type Reply = Message.Message | void
+type Slot = Message.Message | Fiber.Fiber<Reply>
+
+interface Activity {
+  lastReceived: number
+  lastApplication: number
+  lastSent: number
+}
+
+const PING = Message.Ping()
+
+const isClosed = (error: ProtocolError.ProtocolError) => error.reason._tag === "ConnectionClosed"
+
+/** @internal */
+export const serveSession = Effect.fnUntraced(function*<E, R>(
+  session: Session.Session,
+  options: ServeOptions<E, R>
+): Effect.fn.Return<Outcome, ProtocolError.ProtocolError, R | Scope.Scope> {
+  const clock = yield* Clock.Clock
+  const start = clock.currentTimeMillisUnsafe()
+  const activity: Activity = { lastReceived: start, lastApplication: start, lastSent: start }
+  const slots = yield* Queue.bounded<Slot, Cause.Done>(options.backpressureLimit)
+  // One permit per asynchronous handler from its start until its reply leaves
+  // the writer, so at most `backpressureLimit` handlers work at once.
+  const permits = yield* Semaphore.make(options.backpressureLimit)
+  // Handler fibers belong to the session, not to the reader: interrupting the
+  // reader (draining) must not lose the replies it already owes.
+  const handlers = yield* Scope.Scope
+
+  const logHandlerFailure = (message: Message.Message, cause: Cause.Cause<unknown>) =>
+    Effect.logWarning(`handler for ${Message.opcode(message)} failed; no reply sent`, cause)
+
+  const run = (message: Message.Message, effect: Effect.Effect<Reply, unknown, R>) =>
+    Effect.forkIn(
+      Effect.catchCause(effect, (cause) => Effect.as(logHandlerFailure(message, cause), undefined)),
+      handlers
+    )
+
+  /** The slot of a message: its reply, a fiber computing it, or `undefined` for none. */
+  const resolve = (message: Message.Message): Effect.Effect<Reply, unknown, R> | undefined => {
+    const handler = Dispatcher.handlerFor(options.dispatcher, message)
+    if (handler === undefined) {
+      return Effect.as(Effect.logDebug(`no handler for opcode ${Message.opcode(message)}; ignored`), undefined)
+    }
+    return handler(message)
+  }
+
+  // Only waiting for input (or for free slots) is interruptible: a batch that
+  // was read is always handled as a whole, so draining never drops a request
+  // that was already taken off the socket.
+  const reader: Effect.Effect<Outcome, ProtocolError.ProtocolError, R> = Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      let batch: Array<Slot> = []
+      while (true) {
+        const messages = yield* restore(session.receive)
+        const now = clock.currentTimeMillisUnsafe()
+        activity.lastReceived = now
+        let disconnected = false
+        for (let i = 0; i < messages.length && !disconnected; i++) {
+          const message = messages[i]
+          if (message._tag === "Disconnect") {
+            disconnected = true
+            continue
+          }
+          if (message._tag === "Pong") continue
+          if (message._tag !== "Ping") activity.lastApplication = now
+          const effect = resolve(message)
+          if (effect === undefined) continue
+          if (Exit.isExit(effect)) {
+            if (Exit.isSuccess(effect)) {
+              if (effect.value !== undefined) batch.push(effect.value as Message.Message)
+            } else {
+              yield* logHandlerFailure(message, effect.cause)
+            }
+            continue
+          }
+          // Hand over what is ready before waiting for a permit: the writer
+          // frees permits only for slots it can see.
+          if (batch.length > 0) {
+            yield* restore(Queue.offerAll(slots, batch))
+            batch = []
+          }
+          yield* restore(Semaphore.take(permits, 1))
+          batch.push(yield* run(message, effect))
+        }
+        if (batch.length > 0) {
+          yield* restore(Queue.offerAll(slots, batch))
+          batch = []
+        }
+        if (disconnected) return "disconnect" as const
+      }
+    })
+  ).pipe(Effect.catchIf(isClosed, () => Effect.succeed("closed" as const)))
+
+  const writer = Effect.gen(function*() {
+    while (true) {
+      const taken = yield* Queue.takeAll(slots)
+      const replies: Array<Message.Message> = []
+      for (let i = 0; i < taken.length; i++) {
+        const slot = taken[i]
+        if (Fiber.isFiber(slot)) {
+          const reply = yield* Fiber.join(slot)
+          yield* Semaphore.release(permits, 1)
+          if (reply !== undefined) replies.push(reply)
+        } else {
+          replies.push(slot)
+        }
+      }
+      if (replies.length > 0) {
+        yield* session.send(replies as unknown as Arr.NonEmptyReadonlyArray<Message.Message>)
+        activity.lastSent = clock.currentTimeMillisUnsafe()
+      }
+    }
+  }).pipe(Effect.catchIf(Cause.isDone, () => Effect.void))
+
+  const heartbeatMillis = Duration.toMillis(options.heartbeatInterval)
+  const deadMillis = Duration.toMillis(options.deadTimeout)
+  const idleMillis = options.idleTimeout === undefined ? Infinity : Duration.toMillis(options.idleTimeout)
+
+  const watchdog: Effect.Effect<Outcome, ProtocolError.ProtocolError> = Effect.gen(function*() {
+    while (true) {
+      const now = clock.currentTimeMillisUnsafe()
+      if (now - activity.lastReceived >= deadMillis) {
+        return yield* Effect.fail(ProtocolError.make(new ProtocolError.ConnectionTimeout()))
+      }
+      if (now - activity.lastApplication >= idleMillis) return "idle" as const
+      if (now - activity.lastSent >= heartbeatMillis) {
+        activity.lastSent = now
+        // never wait here: a full queue means the connection is busy anyway
+        Queue.offerUnsafe(slots, PING)
+      }
+      const next = Math.min(
+        activity.lastReceived + deadMillis,
+        activity.lastApplication + idleMillis,
+        activity.lastSent + heartbeatMillis
+      )
+      yield* Effect.sleep(Duration.millis(Math.max(1, next - now)))
+    }
+  })
+
+  const writerFiber = yield* Effect.forkIn(writer, handlers)
+  const outcome = yield* reader.pipe(
+    Effect.raceFirst(Effect.as(options.draining, "drained" as const)),
+    Effect.raceFirst(watchdog),
+    Effect.raceFirst(Effect.andThen(Fiber.join(writerFiber), Effect.succeed("closed" as const))),
+    Effect.onError(() => Fiber.interrupt(writerFiber))
+  )
+  // No more requests: send the replies already owed, then end. The peer may
+  // be gone already, so a failure to deliver them is not the session's error.
+  yield* Queue.end(slots)
+  yield* Fiber.join(writerFiber).pipe(
+    Effect.catchCause((cause) => Effect.logDebug("replies owed at the end of the session were not delivered", cause))
+  )
+  return outcome
+}, Effect.scoped)
