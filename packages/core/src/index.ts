@@ -61,3 +61,13 @@ export * as Logging from "./Logging.ts"
  * @since 0.1.0
  */
 export * as NetworkConfig from "./NetworkConfig.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Compression from "./Compression.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Lz4Block from "./Lz4Block.ts"

@@ -114,6 +114,33 @@ export const register: {
 )
 
 /**
+ * Combines two dispatchers; where both handle an opcode, `that` wins.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const merge: {
+  /**
+   * Combines two dispatchers; where both handle an opcode, `that` wins (data-last).
+   *
+   * @category combinators
+   * @since 0.1.0
+   */
+  <E2, R2>(that: Dispatcher<E2, R2>): <E, R>(self: Dispatcher<E, R>) => Dispatcher<E | E2, R | R2>
+  /**
+   * Combines two dispatchers; where both handle an opcode, `that` wins (data-first).
+   *
+   * @category combinators
+   * @since 0.1.0
+   */
+  <E, R, E2, R2>(self: Dispatcher<E, R>, that: Dispatcher<E2, R2>): Dispatcher<E | E2, R | R2>
+} = dual(
+  2,
+  <E, R, E2, R2>(self: Dispatcher<E, R>, that: Dispatcher<E2, R2>): Dispatcher<E | E2, R | R2> =>
+    fromHandlers(new Map<string, Handler<E | E2, R | R2>>([...self.handlers, ...that.handlers]))
+)
+
+/**
  * The crate's default handlers: `PING` → `Pong`; `ECHO` → the message itself
  * (`Echo(s)` → `Echo(s)`, and a `Custom` routed to `ECHO` is echoed verbatim, as
  * the crate's TLS daemon does).

@@ -11,9 +11,18 @@
  * @since 0.1.0
  */
 import type * as Arr from "effect/Array"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import type * as Scope from "effect/Scope"
+import type * as Crypto from "@network-protocol/core/Crypto"
+import * as Handshake from "@network-protocol/core/Handshake"
 import type * as Message from "@network-protocol/core/Message"
-import type * as ProtocolError from "@network-protocol/core/ProtocolError"
+import * as MessageCodec from "@network-protocol/core/MessageCodec"
+import * as Packet from "@network-protocol/core/Packet"
+import * as ProtocolError from "@network-protocol/core/ProtocolError"
+import type * as ReplayCache from "@network-protocol/core/ReplayCache"
+import * as SecureChannel from "@network-protocol/core/SecureChannel"
+import type * as Connection from "@network-protocol/transport/Connection"
 
 /**
  * What is known about a session's connection.
@@ -58,3 +67,174 @@ export interface Session {
   /** Closes the connection gracefully. Idempotent. */
   readonly close: Effect.Effect<void>
 }
+
+// -----------------------------------------------------------------------------
+// constructors
+// -----------------------------------------------------------------------------
+
+/**
+ * The crate's secure stack, server side: answers the client's handshake (SPEC
+ * §3) over a framed connection, then seals and opens every message with the
+ * session key (SPEC §4). A packet that fails to open fails `receive` with
+ * `DecryptionFailure` (the connection is then closed by its owner).
+ *
+ * Apply a timeout to this effect to bound the handshake.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const secureServer = Effect.fnUntraced(function*(
+  connection: Connection.Connection,
+  options?: Handshake.ServerOptions
+): Effect.fn.Return<Session, ProtocolError.ProtocolError, Crypto.Crypto | ReplayCache.ReplayCache | Scope.Scope> {
+  const reader = packetReader(connection)
+  const handshake = yield* Handshake.makeServer(options)
+  const init = yield* decodeHandshake(yield* reader.next)
+  const response = yield* Handshake.respond(handshake, init)
+  yield* connection.send([Packet.make(yield* encode(response))])
+  const confirm = yield* decodeHandshake(yield* reader.next)
+  const key = yield* Handshake.finish(handshake, confirm)
+  const channel = yield* SecureChannel.make(key)
+  key.fill(0)
+  return makeSecure(connection, channel, reader.drain())
+})
+
+/**
+ * The crate's secure stack, client side: sends the Init, checks the server's
+ * Response, sends the Confirm (SPEC §3), then seals and opens every message
+ * with the session key (SPEC §4).
+ *
+ * Apply a timeout to this effect to bound the handshake.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const secureClient = Effect.fnUntraced(function*(
+  connection: Connection.Connection,
+  options?: Handshake.ClientOptions
+): Effect.fn.Return<Session, ProtocolError.ProtocolError, Crypto.Crypto | Scope.Scope> {
+  const reader = packetReader(connection)
+  const handshake = yield* Handshake.makeClient(options)
+  const init = yield* Handshake.init(handshake)
+  yield* connection.send([Packet.make(yield* encode(init))])
+  const response = yield* decodeHandshake(yield* reader.next)
+  const { confirm, sessionKey } = yield* Handshake.confirm(handshake, response)
+  yield* connection.send([Packet.make(yield* encode(confirm))])
+  const channel = yield* SecureChannel.make(sessionKey)
+  sessionKey.fill(0)
+  return makeSecure(connection, channel, reader.drain())
+})
+
+/**
+ * The crate's TLS stack: plain bincode messages in packets, with TLS doing the
+ * encryption and no application handshake (SPEC §5.10). A payload that is not
+ * a valid message is skipped, as the crate's TLS daemon does.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const plain = (connection: Connection.Connection): Session => {
+  const decodeAll = (
+    packets: Arr.NonEmptyReadonlyArray<Packet.Packet>
+  ): Effect.Effect<Arr.NonEmptyReadonlyArray<Message.Message>, ProtocolError.ProtocolError> => {
+    const messages: Array<Message.Message> = []
+    for (let i = 0; i < packets.length; i++) {
+      const decoded = MessageCodec.decode(packets[i].payload)
+      if (Result.isSuccess(decoded)) messages.push(decoded.success)
+    }
+    return messages.length > 0
+      ? Effect.succeed(messages as unknown as Arr.NonEmptyReadonlyArray<Message.Message>)
+      : receive
+  }
+  const receive: Effect.Effect<Arr.NonEmptyReadonlyArray<Message.Message>, ProtocolError.ProtocolError> = Effect
+    .flatMap(Effect.suspend(() => connection.receive), decodeAll)
+  return {
+    receive,
+    send: (messages) =>
+      Effect.suspend(() => {
+        const packets: Array<Packet.Packet> = []
+        for (let i = 0; i < messages.length; i++) {
+          const encoded = MessageCodec.encode(messages[i])
+          if (Result.isFailure(encoded)) return Effect.fail(encoded.failure)
+          packets.push(Packet.make(encoded.success))
+        }
+        return connection.send(packets as unknown as Arr.NonEmptyReadonlyArray<Packet.Packet>)
+      }),
+    info: { ...infoOf(connection), profile: "plain" },
+    close: connection.close
+  }
+}
+
+const infoOf = (connection: Connection.Connection) => ({
+  transport: connection.info.transport,
+  remoteAddress: connection.info.remoteAddress,
+  localAddress: connection.info.localAddress
+})
+
+const makeSecure = (
+  connection: Connection.Connection,
+  channel: SecureChannel.SecureChannel,
+  pending: ReadonlyArray<Packet.Packet>
+): Session => {
+  let leftover = pending
+  const openAll = (
+    packets: ReadonlyArray<Packet.Packet>
+  ): Effect.Effect<Arr.NonEmptyReadonlyArray<Message.Message>, ProtocolError.ProtocolError> => {
+    const messages = new Array<Message.Message>(packets.length)
+    for (let i = 0; i < packets.length; i++) {
+      const opened = channel.open(packets[i])
+      if (Result.isFailure(opened)) return Effect.fail(opened.failure)
+      messages[i] = opened.success
+    }
+    return Effect.succeed(messages as unknown as Arr.NonEmptyReadonlyArray<Message.Message>)
+  }
+  return {
+    receive: Effect.suspend(() => {
+      if (leftover.length === 0) return Effect.flatMap(connection.receive, openAll)
+      const packets = leftover
+      leftover = []
+      return openAll(packets)
+    }),
+    send: (messages) =>
+      Effect.suspend(() => {
+        const packets = new Array<Packet.Packet>(messages.length)
+        for (let i = 0; i < messages.length; i++) {
+          const sealed = channel.seal(messages[i])
+          if (Result.isFailure(sealed)) return Effect.fail(sealed.failure)
+          packets[i] = sealed.success
+        }
+        return connection.send(packets as unknown as Arr.NonEmptyReadonlyArray<Packet.Packet>)
+      }),
+    info: { ...infoOf(connection), profile: "secure" },
+    close: connection.close
+  }
+}
+
+/** Reads one packet at a time during a handshake, keeping what comes after. */
+const packetReader = (connection: Connection.Connection) => {
+  let buffered: Array<Packet.Packet> = []
+  return {
+    next: Effect.suspend((): Effect.Effect<Packet.Packet, ProtocolError.ProtocolError> => {
+      const first = buffered.shift()
+      if (first !== undefined) return Effect.succeed(first)
+      return Effect.map(connection.receive, (packets) => {
+        buffered = packets.slice(1)
+        return packets[0]
+      })
+    }),
+    drain: (): ReadonlyArray<Packet.Packet> => {
+      const rest = buffered
+      buffered = []
+      return rest
+    }
+  }
+}
+
+const decodeHandshake = (packet: Packet.Packet): Effect.Effect<Message.Message, ProtocolError.ProtocolError> =>
+  Effect.fromResult(MessageCodec.decode(packet.payload)).pipe(
+    Effect.mapError((error) =>
+      ProtocolError.make(new ProtocolError.DeserializeError({ detail: error.message, cause: error }))
+    )
+  )
+
+const encode = (message: Message.Message) => Effect.fromResult(MessageCodec.encode(message))

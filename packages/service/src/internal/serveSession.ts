@@ -32,6 +32,7 @@ import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Message from "@network-protocol/core/Message"
+import * as Metrics from "@network-protocol/core/Metrics"
 import * as ProtocolError from "@network-protocol/core/ProtocolError"
 import * as Dispatcher from "../Dispatcher.ts"
 import type * as Session from "../Session.ts"
@@ -108,6 +109,7 @@ export const serveSession = Effect.fnUntraced(function*<E, R>(
       let batch: Array<Slot> = []
       while (true) {
         const messages = yield* restore(session.receive)
+        yield* Metrics.messagesReceived(messages.length, 0)
         const now = clock.currentTimeMillisUnsafe()
         activity.lastReceived = now
         let disconnected = false
@@ -164,6 +166,7 @@ export const serveSession = Effect.fnUntraced(function*<E, R>(
       if (replies.length > 0) {
         yield* session.send(replies as unknown as Arr.NonEmptyReadonlyArray<Message.Message>)
         activity.lastSent = clock.currentTimeMillisUnsafe()
+        yield* Metrics.messagesSent(replies.length, 0)
       }
     }
   }).pipe(Effect.catchIf(Cause.isDone, () => Effect.void))
@@ -194,17 +197,21 @@ export const serveSession = Effect.fnUntraced(function*<E, R>(
   })
 
   const writerFiber = yield* Effect.forkIn(writer, handlers)
-  const outcome = yield* reader.pipe(
-    Effect.raceFirst(Effect.as(options.draining, "drained" as const)),
-    Effect.raceFirst(watchdog),
-    Effect.raceFirst(Effect.andThen(Fiber.join(writerFiber), Effect.succeed("closed" as const))),
-    Effect.onError(() => Fiber.interrupt(writerFiber))
-  )
-  // No more requests: send the replies already owed, then end. The peer may
-  // be gone already, so a failure to deliver them is not the session's error.
-  yield* Queue.end(slots)
-  yield* Fiber.join(writerFiber).pipe(
-    Effect.catchCause((cause) => Effect.logDebug("replies owed at the end of the session were not delivered", cause))
-  )
-  return outcome
+  // However the session ends, the writer stops before the handler fibers are
+  // interrupted: a reply must never follow a request that got none, or the
+  // peer would pair replies with the wrong requests.
+  return yield* Effect.gen(function*() {
+    const outcome = yield* reader.pipe(
+      Effect.raceFirst(Effect.as(options.draining, "drained" as const)),
+      Effect.raceFirst(watchdog),
+      Effect.raceFirst(Effect.andThen(Fiber.join(writerFiber), Effect.succeed("closed" as const)))
+    )
+    // No more requests: send the replies already owed, then end. The peer may
+    // be gone already, so a failure to deliver them is not the session's error.
+    yield* Queue.end(slots)
+    yield* Fiber.join(writerFiber).pipe(
+      Effect.catchCause((cause) => Effect.logDebug("replies owed at the end of the session were not delivered", cause))
+    )
+    return outcome
+  }).pipe(Effect.onExit(() => Fiber.interrupt(writerFiber)))
 }, Effect.scoped)

@@ -1,0 +1,23 @@
+/**
+ * @since 0.1.0
+ */
+
+/**
+ * @since 0.1.0
+ */
+export * as Client from "./Client.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Daemon from "./Daemon.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Dispatcher from "./Dispatcher.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Session from "./Session.ts"
