@@ -10,6 +10,11 @@ export * as Client from "./Client.ts"
 /**
  * @since 0.1.0
  */
+export * as Command from "./Command.ts"
+
+/**
+ * @since 0.1.0
+ */
 export * as Daemon from "./Daemon.ts"
 
 /**
