@@ -287,11 +287,11 @@ export const make = Effect.fnUntraced(function*(
         }
         yield* link.session.send(messages as unknown as Arr.NonEmptyReadonlyArray<Message.Message>)
         link.lastSent = clock.currentTimeMillisUnsafe()
+        yield* Metrics.messagesSent(messages.length, 0)
         for (let i = 0; i < batch.length; i++) {
           const written = batch[i].written
           if (written !== undefined) Deferred.doneUnsafe(written, Exit.void)
         }
-        yield* Metrics.messagesSent(messages.length, 0)
       }
     })
     const watchdog = Effect.gen(function*() {

@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as Scope from "effect/Scope"
 import { TestClock } from "effect/testing"
 import * as fs from "node:fs"
@@ -16,6 +17,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as Crypto from "@network-protocol/core/Crypto"
 import * as Message from "@network-protocol/core/Message"
+import * as Metrics from "@network-protocol/core/Metrics"
 import * as NetworkConfig from "@network-protocol/core/NetworkConfig"
 import * as ProtocolError from "@network-protocol/core/ProtocolError"
 import * as Certificate from "@network-protocol/transport/Certificate"
@@ -348,4 +350,72 @@ describe("Daemon and Client", () => {
       )
       assert.deepStrictEqual(reply, Message.Echo({ text: "layers" }))
     }))
+  it.live("the daemon and the client record the crate's metrics", () =>
+    Effect.gen(function*() {
+      const daemon = yield* Daemon.make({ listen: tcp })
+      yield* Effect.scoped(Effect.gen(function*() {
+        const client = yield* connectTo(daemon)
+        for (let i = 0; i < 5; i++) yield* client.request(Message.Echo({ text: String(i) }))
+      }))
+      while ((yield* daemon.connections) > 0) yield* Effect.yieldNow
+      const server = yield* Metrics.snapshotWhere({ role: "server" })
+      const client = yield* Metrics.snapshotWhere({ role: "client" })
+      assert.strictEqual(server.connectionsTotal, 1)
+      assert.strictEqual(server.connectionsActive, 0)
+      assert.strictEqual(server.handshakesSuccess, 1)
+      assert.strictEqual(server.messagesReceived, 6) // 5 Echo + Disconnect
+      assert.strictEqual(server.messagesSent, 5)
+      assert.strictEqual(client.handshakesSuccess, 1)
+      assert.strictEqual(client.messagesSent, 6)
+      assert.strictEqual(client.messagesReceived, 5)
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(Crypto.layerDefault),
+      Effect.provideService(Metric.MetricRegistry, new Map())
+    ))
+
+  it.live("TLS daemon graceful shutdown: Ping → Pong, then after shutdown a new connection fails (crate shutdown test)", () =>
+    Effect.gen(function*() {
+      const cert = yield* Certificate.generate({ commonName: "localhost", dnsNames: ["localhost"] })
+      const daemonScope = yield* Scope.make()
+      const daemon = yield* Daemon.make({
+        listen: { tls: { host, port: 0, tls: { cert: Tls.pem(cert.certPem), key: Tls.pem(cert.keyPem) } } }
+      }).pipe(Scope.provide(daemonScope))
+      const connect = { tls: { host, port: daemon.port ?? 0, tls: { ca: Tls.pem(cert.certPem), serverName: "localhost" } } }
+      yield* Effect.scoped(Effect.gen(function*() {
+        const client = yield* Client.make({ connect })
+        assert.deepStrictEqual(yield* client.request(Message.Ping()), Message.Pong())
+      }))
+      yield* Scope.close(daemonScope, Exit.void)
+      const after = yield* Effect.exit(
+        Effect.scoped(Client.make({ connect, config: clientConfig({ auto_reconnect: false }) }))
+      )
+      assert.strictEqual(reasonOf(after), "Io")
+    }).pipe(Effect.provide(Crypto.layerDefault)))
+
+  it.live("a slow client does not hold back fast ones (crate backpressure test, with assertions)", () =>
+    Effect.gen(function*() {
+      const daemon = yield* Daemon.make({ listen: tcp })
+      const slow = yield* Effect.forkChild(Effect.scoped(Effect.gen(function*() {
+        const client = yield* connectTo(daemon)
+        for (let i = 0; i < 10; i++) {
+          yield* client.request(Message.Ping())
+          yield* Effect.sleep("100 millis")
+        }
+        return "slow done"
+      })))
+      const fast = yield* Effect.forEach([1, 2, 3], (n) =>
+        Effect.scoped(Effect.gen(function*() {
+          const client = yield* connectTo(daemon)
+          for (let i = 0; i < 15; i++) {
+            const reply = yield* client.request(Message.Echo({ text: `${n}-${i}` }))
+            assert.deepStrictEqual(reply, Message.Echo({ text: `${n}-${i}` }))
+          }
+          return n
+        })), { concurrency: 3 })
+      assert.deepStrictEqual(fast, [1, 2, 3])
+      // the fast clients finished while the slow one is still pacing itself
+      assert.isUndefined(slow.pollUnsafe())
+      assert.strictEqual(yield* Fiber.join(slow), "slow done")
+    }).pipe(Effect.scoped, Effect.provide(Crypto.layerDefault)))
 })
