@@ -26,3 +26,28 @@ export * as Dispatcher from "./Dispatcher.ts"
  * @since 0.1.0
  */
 export * as Session from "./Session.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Pool from "./Pool.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Multiplexer from "./Multiplexer.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as SecureSocket from "./SecureSocket.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as ClusterTransport from "./ClusterTransport.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as SqliteClient from "./SqliteClient.ts"
