@@ -18,7 +18,8 @@ import * as ProtocolError from "./ProtocolError.ts"
 const PUB_KEY_SIZE = 32
 const NONCE_SIZE = 16
 const VERIFICATION_SIZE = 32
-const utf8Decoder = new TextDecoder("utf-8", { fatal: true })
+// `ignoreBOM`: a leading U+FEFF is part of the string (serde keeps it); the default would strip it.
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 const utf8Encoder = new TextEncoder()
 
 const serialization = (detail: string, cause?: unknown) =>
@@ -30,12 +31,47 @@ const serializeError = (detail: string) => ProtocolError.make(new ProtocolError.
 // encoding
 // -----------------------------------------------------------------------------
 
-/** UTF-8 bytes of a string, without allocating for pure ASCII. */
+/**
+ * Strings up to this many UTF-16 units are scanned and copied in JavaScript;
+ * longer ones go to the native `TextEncoder` (measured on Node 24: a JS loop
+ * costs about 6 ns per character, `encodeInto` about 85 ns per call plus
+ * 0.04 ns per character; at 64 KiB the loop took 370 µs, the encoder 2.5 µs).
+ */
+const SHORT_TEXT = 32
+
+/** UTF-8 bytes of a string: the string itself when short and pure ASCII (copied by {@link writeBytes}). */
 const utf8 = (text: string): Uint8Array | string => {
+  if (text.length > SHORT_TEXT) return utf8Encoder.encode(text)
   for (let i = 0; i < text.length; i++) {
     if (text.charCodeAt(i) > 0x7f) return utf8Encoder.encode(text)
   }
   return text
+}
+
+/**
+ * Writes `text` as a u64 LE length and its UTF-8 bytes at `offset`. Returns
+ * the offset after it, or `-1` when `out` is too small.
+ */
+const writeText = (out: Uint8Array, offset: number, text: string): number => {
+  const length = text.length
+  const start = offset + 8
+  if (start + length > out.length) return -1
+  if (length <= SHORT_TEXT) {
+    let i = 0
+    for (; i < length; i++) {
+      const code = text.charCodeAt(i)
+      if (code > 0x7f) break
+      out[start + i] = code
+    }
+    if (i === length) {
+      writeU64(out, offset, length)
+      return start + length
+    }
+  }
+  const { read, written } = utf8Encoder.encodeInto(text, out.subarray(start))
+  if (read < length) return -1
+  writeU64(out, offset, written)
+  return start + written
 }
 
 const writeU32 = (out: Uint8Array, offset: number, value: number) => {
@@ -138,9 +174,98 @@ const unit = (index: number): Uint8Array => {
   return out
 }
 
+/**
+ * An upper bound of the size of a message's encoding, in bytes (exact for
+ * everything but strings, which count 3 bytes per UTF-16 unit): enough room
+ * for {@link encodeInto}.
+ *
+ * @category encoding
+ * @since 0.1.0
+ */
+export const maxEncodedSize = (message: Message.Message): number => {
+  switch (message._tag) {
+    case "Echo":
+      return 12 + 3 * message.text.length
+    case "Custom":
+      return 20 + 3 * message.command.length + message.payload.length
+    case "SecureHandshakeInit":
+      return 60
+    case "SecureHandshakeResponse":
+      return 84
+    case "SecureHandshakeConfirm":
+      return 36
+    default:
+      return 4
+  }
+}
+
+const writeUnit = (out: Uint8Array, offset: number, index: number): number => {
+  if (offset + 4 > out.length) return -1
+  writeU32(out, offset, index)
+  return offset + 4
+}
+
+/**
+ * Encodes a message into `out` at `offset`, without allocating: the hot-path
+ * form of {@link encode}, producing the same bytes. Returns the offset after
+ * the encoding, `-1` when `out` is too small (nothing meaningful was written;
+ * {@link maxEncodedSize} bytes are always enough), or the `SerializeError`
+ * that {@link encode} would fail with.
+ *
+ * @category encoding
+ * @since 0.1.0
+ */
+export const encodeInto = (
+  message: Message.Message,
+  out: Uint8Array,
+  offset: number
+): number | ProtocolError.ProtocolError => {
+  switch (message._tag) {
+    case "Ping":
+      return writeUnit(out, offset, 0)
+    case "Pong":
+      return writeUnit(out, offset, 1)
+    case "Disconnect":
+      return writeUnit(out, offset, 6)
+    case "Unknown":
+      return writeUnit(out, offset, 8)
+    case "Echo": {
+      if (offset + 4 > out.length) return -1
+      writeU32(out, offset, 5)
+      return writeText(out, offset + 4, message.text)
+    }
+    case "Custom": {
+      if (offset + 4 > out.length) return -1
+      writeU32(out, offset, 7)
+      const end = writeText(out, offset + 4, message.command)
+      const payload = message.payload
+      if (end < 0 || end + 8 + payload.length > out.length) return -1
+      writeU64(out, end, payload.length)
+      out.set(payload, end + 8)
+      return end + 8 + payload.length
+    }
+    default: {
+      const encoded = encode(message)
+      if (Result.isFailure(encoded)) return encoded.failure
+      const bytes = encoded.success
+      if (offset + bytes.length > out.length) return -1
+      out.set(bytes, offset)
+      return offset + bytes.length
+    }
+  }
+}
+
 // -----------------------------------------------------------------------------
 // decoding
 // -----------------------------------------------------------------------------
+
+/**
+ * Strings up to this many bytes are decoded in JavaScript when ASCII; longer
+ * ones by the native decoder (measured on Node 24: 20 ns for 3 bytes in JS,
+ * about 145 ns for any short string through the decoder, which beats a view
+ * plus `String.fromCharCode.apply` from 16 bytes on).
+ */
+const SHORT_DECODE = 8
 
 const readU32 = (bytes: Uint8Array, offset: number): number =>
   (bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16) | (bytes[offset + 3] << 24)) >>> 0
@@ -168,8 +293,11 @@ class Reader {
     return (BigInt(hi) << 32n) | BigInt(lo)
   }
 
-  /** A u64 length prefix followed by that many bytes, as a view. */
-  sequence(name: string): Uint8Array | ProtocolError.ProtocolError {
+  /**
+   * A u64 length prefix, checked against the bytes that remain; the reader is
+   * left after the prefix.
+   */
+  private length(name: string): number | ProtocolError.ProtocolError {
     if (this.bytes.length - this.offset < 8) return this.eof(`${name} length`, 8)
     const lo = readU32(this.bytes, this.offset)
     const hi = readU32(this.bytes, this.offset + 4)
@@ -180,19 +308,34 @@ class Reader {
         `${name} declares ${hi * 0x1_0000_0000 + lo} bytes but only ${remaining} remain (unexpected end of file)`
       )
     }
-    const value = this.bytes.subarray(this.offset, this.offset + lo)
-    this.offset += lo
+    return lo
+  }
+
+  /** A u64 length prefix followed by that many bytes, as a view. */
+  sequence(name: string): Uint8Array | ProtocolError.ProtocolError {
+    const length = this.length(name)
+    if (typeof length !== "number") return length
+    const value = this.bytes.subarray(this.offset, this.offset + length)
+    this.offset += length
     return value
   }
 
   string(name: string): string | ProtocolError.ProtocolError {
-    const bytes = this.sequence(name)
-    if (!(bytes instanceof Uint8Array)) return bytes
-    let ascii = bytes.length <= 64
-    for (let i = 0; ascii && i < bytes.length; i++) ascii = bytes[i] < 0x80
-    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as Array<number>)
+    const length = this.length(name)
+    if (typeof length !== "number") return length
+    const bytes = this.bytes
+    const start = this.offset
+    const end = start + length
+    this.offset = end
+    if (length <= SHORT_DECODE) {
+      // tiny ASCII strings: cheaper built here than through a view and the decoder
+      let text = ""
+      let i = start
+      for (; i < end && bytes[i] < 0x80; i++) text += String.fromCharCode(bytes[i])
+      if (i === end) return text
+    }
     try {
-      return utf8Decoder.decode(bytes)
+      return utf8Decoder.decode(bytes.subarray(start, end))
     } catch (cause) {
       return serialization(`${name} is not valid UTF-8`, cause)
     }

@@ -15,6 +15,7 @@ import * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
 import * as Effect from "effect/Effect"
 import * as Pull from "effect/Pull"
+import * as Bytes from "./internal/bytes.ts"
 import * as Packet from "./Packet.ts"
 import * as ProtocolError from "./ProtocolError.ts"
 
@@ -103,7 +104,8 @@ export class PacketDecoder {
         out.push({ version: Packet.VERSION, payload: chunk.subarray(offset, offset + length) })
         offset += length
       } else {
-        this.body = new Uint8Array(length)
+        // every byte is written before the packet is handed out
+        this.body = Bytes.allocExact(length)
         this.bodyFilled = 0
       }
     }
@@ -188,7 +190,8 @@ export const encodeAll = (
     if (size > maxPayloadSize) return ProtocolError.make(new ProtocolError.OversizedPacket({ size }))
     total += Packet.HEADER_SIZE + size
   }
-  const out = new Uint8Array(total)
+  // uninitialised: the loop below writes every byte
+  const out = Bytes.view(Bytes.allocUnsafe(total), 0, total)
   let offset = 0
   for (let i = 0; i < packets.length; i++) {
     const payload = packets[i].payload

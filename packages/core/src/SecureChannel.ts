@@ -10,11 +10,12 @@
  * and the smallest valid one is 44. The same key serves both directions.
  *
  * A {@link SecureChannel} is a per-connection value with synchronous `seal`
- * and `open` returning a `Result`: the hot path allocates the bincode
- * plaintext and one payload buffer per message, and the AEAD writes its output
- * straight into that buffer after the nonce. Nonces come from a pool of
- * random bytes refilled every {@link NONCE_POOL_SIZE} messages, each nonce
- * used once. Opening never throws: a short, tampered or wrongly keyed payload
+ * and `open` returning a `Result`. Sealing encodes the bincode plaintext into
+ * a scratch buffer shared by all channels (no allocation, wiped after use)
+ * and allocates one buffer per message, the payload, which the AEAD writes
+ * straight into after the nonce. Nonces come from pools of random bytes (8
+ * nonces at first, doubling up to {@link NONCE_POOL_SIZE}), each nonce used
+ * once. Opening never throws: a short, tampered or wrongly keyed payload
  * is a `DecryptionFailure`, undecodable plaintext a `Serialization` error, and
  * the channel stays usable — one corrupted frame does not affect the next.
  *
@@ -40,6 +41,7 @@ import * as Pull from "effect/Pull"
 import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import * as Crypto from "./Crypto.ts"
+import * as Bytes from "./internal/bytes.ts"
 import type * as Message from "./Message.ts"
 import * as MessageCodec from "./MessageCodec.ts"
 import * as Packet from "./Packet.ts"
@@ -70,12 +72,29 @@ export const OVERHEAD = Crypto.NONCE_SIZE + Crypto.TAG_SIZE
 export const MIN_PAYLOAD_SIZE = OVERHEAD
 
 /**
- * How many nonces the default nonce source draws from the random generator at once.
+ * The most nonces the default nonce source draws from the random generator at
+ * once (its first pools are smaller: 8, 16, 32, …).
  *
  * @category constants
  * @since 0.1.0
  */
 export const NONCE_POOL_SIZE = 128
+
+/** How many nonces the first pool of a channel holds. */
+const FIRST_NONCE_POOL_SIZE = 8
+
+/**
+ * Plaintexts are encoded in one buffer shared by every channel of the process
+ * (sealing is synchronous), grown on demand up to this many bytes (1 MiB);
+ * bigger ones get a buffer of their own.
+ */
+const MAX_SCRATCH_SIZE = 1024 * 1024
+let scratch = new Uint8Array(4096)
+/** V8 keeps typed arrays of up to 64 bytes inside its heap. */
+const SMALL_PAYLOAD_SIZE = 64
+/** Where small payloads are sealed before being copied out (outside the V8 heap; shared, like `scratch`). */
+const smallScratch = new Uint8Array(new ArrayBuffer(SMALL_PAYLOAD_SIZE))
+const EMPTY: Uint8Array = new Uint8Array(0)
 
 /**
  * Writes a fresh 24-byte nonce into `out` (a view into the payload being built).
@@ -134,14 +153,20 @@ export interface SecureChannel extends Pipeable.Pipeable {
  */
 export const isSecureChannel = (u: unknown): u is SecureChannel => Predicate.hasProperty(u, TypeId)
 
-/** Random nonces drawn from the provider in pools, each handed out once. */
+/**
+ * Random nonces drawn from the provider in pools, each handed out once. The
+ * first pool is drawn with the first message and holds
+ * {@link FIRST_NONCE_POOL_SIZE} nonces; each next one is twice as big, up to
+ * {@link NONCE_POOL_SIZE}: a short connection does not pay for 128 nonces.
+ */
 const pooledNonces = (crypto: Crypto.Crypto["Service"]): NonceSource => {
-  const poolBytes = NONCE_POOL_SIZE * Crypto.NONCE_SIZE
-  let pool = crypto.randomBytes(poolBytes)
+  let nonces = FIRST_NONCE_POOL_SIZE / 2
+  let pool: Uint8Array = EMPTY
   let offset = 0
   return (out) => {
-    if (offset === poolBytes) {
-      pool = crypto.randomBytes(poolBytes)
+    if (offset === pool.length) {
+      nonces = Math.min(nonces * 2, NONCE_POOL_SIZE)
+      pool = crypto.randomBytes(nonces * Crypto.NONCE_SIZE)
       offset = 0
     }
     for (let i = 0; i < Crypto.NONCE_SIZE; i++) {
@@ -176,13 +201,43 @@ class SecureChannelImpl implements SecureChannel {
   readonly seal = (message: Message.Message): Result.Result<Packet.Packet, ProtocolError.ProtocolError> => {
     const aead = this.aead
     if (aead === undefined) return Result.fail(ProtocolError.make(new ProtocolError.EncryptionFailure()))
-    const plaintext = MessageCodec.encode(message)
-    if (Result.isFailure(plaintext)) return Result.fail(plaintext.failure)
-    const bytes = plaintext.success
-    const payload = new Uint8Array(OVERHEAD + bytes.length)
-    const nonce = payload.subarray(0, Crypto.NONCE_SIZE)
-    this.nonceSource(nonce)
-    aead.seal(nonce, bytes, undefined, payload.subarray(Crypto.NONCE_SIZE))
+    // bincode into the shared scratch space (a one-off buffer for huge messages)
+    let plaintext = scratch
+    let end = MessageCodec.encodeInto(message, plaintext, 0)
+    if (end === -1) {
+      const needed = MessageCodec.maxEncodedSize(message)
+      if (needed <= MAX_SCRATCH_SIZE) {
+        scratch = new Uint8Array(Math.min(MAX_SCRATCH_SIZE, Math.max(needed, 2 * scratch.length)))
+        plaintext = scratch
+      } else {
+        plaintext = new Uint8Array(needed)
+      }
+      end = MessageCodec.encodeInto(message, plaintext, 0)
+    }
+    if (typeof end !== "number") return Result.fail(end)
+    const payloadSize = OVERHEAD + end
+    // every byte is written below (nonce, then ciphertext and tag)
+    const payload = Bytes.allocExact(payloadSize)
+    try {
+      if (payloadSize > SMALL_PAYLOAD_SIZE) {
+        // the AEAD writes straight into the payload, after the nonce
+        const nonce = payload.subarray(0, Crypto.NONCE_SIZE)
+        this.nonceSource(nonce)
+        aead.seal(nonce, plaintext.subarray(0, end), undefined, payload.subarray(Crypto.NONCE_SIZE))
+      } else {
+        // V8 keeps arrays this small in its heap and must move one out the
+        // first time native code sees it (costlier than the copy): seal into
+        // reused off-heap space, then copy into the payload.
+        const sealed = smallScratch.subarray(0, payloadSize)
+        const nonce = sealed.subarray(0, Crypto.NONCE_SIZE)
+        this.nonceSource(nonce)
+        aead.seal(nonce, plaintext.subarray(0, end), undefined, sealed.subarray(Crypto.NONCE_SIZE))
+        payload.set(sealed)
+      }
+    } finally {
+      // the scratch space outlives the message: leave no plaintext in it
+      plaintext.fill(0, 0, end)
+    }
     return Result.succeed(Packet.make(payload))
   }
 

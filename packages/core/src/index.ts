@@ -71,3 +71,18 @@ export * as Compression from "./Compression.ts"
  * @since 0.1.0
  */
 export * as Lz4Block from "./Lz4Block.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as Identity from "./Identity.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as ExtendedHandshake from "./ExtendedHandshake.ts"
+
+/**
+ * @since 0.1.0
+ */
+export * as SecureEnvelope from "./SecureEnvelope.ts"

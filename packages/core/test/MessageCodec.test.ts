@@ -169,6 +169,34 @@ describe("MessageCodec", () => {
     )
   })
 
+  it("property: encodeInto writes the bytes of encode, within maxEncodedSize, and reports a buffer too small", () => {
+    fc.assert(
+      fc.property(arbitraryMessage, fc.integer({ min: 0, max: 7 }), (message, offset) => {
+        const expected = Result.getOrThrow(MessageCodec.encode(message))
+        const out = new Uint8Array(offset + MessageCodec.maxEncodedSize(message))
+        const end = MessageCodec.encodeInto(message, out, offset)
+        assert.strictEqual(end, offset + expected.length)
+        assert.deepStrictEqual(out.subarray(offset, offset + expected.length), expected)
+        const tooSmall = new Uint8Array(offset + expected.length - 1)
+        assert.strictEqual(MessageCodec.encodeInto(message, tooSmall, offset), -1)
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("encodes long and non-ASCII strings through the native encoder to the same bytes", () => {
+    for (const text of ["a".repeat(65_475), "é".repeat(40), "x".repeat(31) + "€", "🎉".repeat(20) + "\uD800"]) {
+      const message = Message.Echo({ text })
+      const bytes = Result.getOrThrow(MessageCodec.encode(message))
+      const reference = new TextEncoder().encode(text)
+      assert.strictEqual(bytes.length, 12 + reference.length)
+      assert.deepStrictEqual(bytes.subarray(12), reference)
+      const out = new Uint8Array(MessageCodec.maxEncodedSize(message))
+      assert.strictEqual(MessageCodec.encodeInto(message, out, 0), bytes.length)
+      assert.deepStrictEqual(out.subarray(0, bytes.length), bytes)
+    }
+  })
+
   it("property: random garbage never throws", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), fc.integer({ min: 0, max: 12 }), (rest, index) => {

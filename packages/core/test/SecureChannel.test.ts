@@ -276,6 +276,30 @@ describe("SecureChannel nonces and providers", () => {
   })
 })
 
+describe("SecureChannel buffers", () => {
+  it("seals every size around its internal thresholds exactly, for every provider", () => {
+    // payloads of 64/65 bytes (sealed in place or through the small scratch),
+    // plaintexts that grow the shared scratch, and one over its 1 MiB limit
+    const texts = ["", "a".repeat(11), "a".repeat(12), "a".repeat(13), "é".repeat(600), "b".repeat(70_000)]
+    const blobs = [0, 4096, 300_000, 1_100_000]
+    for (const crypto of providers) {
+      const channel = SecureChannel.makeUnsafe(crypto, SESSION_KEY)
+      const messages = [
+        ...texts.map((text) => Message.Echo({ text })),
+        ...blobs.map((size) => Message.Custom({ command: "blob", payload: noble.randomBytes(size) }))
+      ]
+      for (const message of messages) {
+        const packet = Result.getOrThrow(channel.seal(message))
+        const plaintext = Result.getOrThrow(MessageCodec.encode(message))
+        assert.strictEqual(packet.payload.length, 24 + plaintext.length + 16)
+        assert.strictEqual(packet.payload.byteOffset, 0)
+        assert.strictEqual(packet.payload.buffer.byteLength, packet.payload.length)
+        assert.strictEqual(messageHex(Result.getOrThrow(channel.open(packet))), messageHex(message), crypto.name)
+      }
+    }
+  })
+})
+
 describe("SecureChannel stages", () => {
   const messages: ReadonlyArray<Message.Message> = [
     Message.Ping(),

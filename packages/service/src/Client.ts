@@ -62,6 +62,7 @@ import type * as Connection from "@network-protocol/transport/Connection"
 import * as Tcp from "@network-protocol/transport/Tcp"
 import * as Tls from "@network-protocol/transport/Tls"
 import * as Unix from "@network-protocol/transport/Unix"
+import * as ExtendedSession from "./ExtendedSession.ts"
 import * as Session from "./Session.ts"
 
 /**
@@ -98,7 +99,27 @@ export interface Options {
   readonly inboxCapacity?: number | undefined
   /** Options of the client side of the handshake. */
   readonly handshake?: Handshake.ClientOptions | undefined
+  // --- extended profile (ExtendedSession) -----------------------------------
+  /**
+   * Offers the opt-in extended profile over TCP and Unix sockets
+   * (`ExtendedSession.client`, `docs/PROTOCOL.md`): `pin` the server's
+   * identity, `require` the extension, authenticate with `identity`, offer
+   * `compression`. A server that does not speak it (the Rust crate) gets the
+   * crate's profile, unless `pin` or `require` is set: then connecting fails.
+   * Default: off — the crate's handshake, byte for byte.
+   */
+  readonly security?: Security | undefined
+  // --------------------------------------------------------------------------
 }
+
+/**
+ * The client's extended-profile options: `ExtendedSession.ClientOptions`
+ * without the fixed test material (`handshake.fixed` is used).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Security = Omit<ExtendedSession.ClientOptions, "fixed">
 
 /**
  * A connected client.
@@ -222,7 +243,9 @@ export const make = Effect.fnUntraced(function*(
       const connection = yield* openConnection(connect, config, options.maxPayloadSize)
       return "tls" in connect
         ? Session.plain(connection)
-        : yield* Session.secureClient(connection, options.handshake).pipe(
+        : yield* (options.security === undefined // extended profile: see `security`
+          ? Session.secureClient(connection, options.handshake)
+          : ExtendedSession.client(connection, { ...options.handshake, ...options.security })).pipe(
           Metrics.trackHandshake,
           Effect.timeoutOrElse({
             duration: config.connection_timeout,
@@ -266,12 +289,15 @@ export const make = Effect.fnUntraced(function*(
             yield* Queue.offer(link.outgoing, { message: Message.Pong(), pending: undefined })
             continue
           }
-          const waiting = link.pending.shift()
-          if (waiting === undefined) {
+          // A keepalive takes only a Pong: anything else arriving first is a
+          // message from the server, not the keepalive's reply.
+          const waiting = link.pending[0]
+          if (waiting === undefined || (waiting === KEEPALIVE && message._tag !== "Pong")) {
             yield* Queue.offer(inbox, message)
-          } else if (waiting.deferred !== undefined) {
-            Deferred.doneUnsafe(waiting.deferred, Exit.succeed(message))
+            continue
           }
+          link.pending.shift()
+          if (waiting.deferred !== undefined) Deferred.doneUnsafe(waiting.deferred, Exit.succeed(message))
         }
         yield* Metrics.messagesReceived(messages.length, 0)
       }

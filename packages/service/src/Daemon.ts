@@ -54,6 +54,7 @@ import * as Tcp from "@network-protocol/transport/Tcp"
 import * as Tls from "@network-protocol/transport/Tls"
 import * as Unix from "@network-protocol/transport/Unix"
 import * as Dispatcher from "./Dispatcher.ts"
+import * as ExtendedSession from "./ExtendedSession.ts"
 import { serveSession } from "./internal/serveSession.ts"
 import * as Session from "./Session.ts"
 
@@ -94,7 +95,27 @@ export interface Options<E, R> {
   readonly replayCache?: ReplayCache.Options | undefined
   /** Options of the server side of the handshake (timestamp window). */
   readonly handshake?: Handshake.ServerOptions | undefined
+  // --- extended profile (ExtendedSession) -----------------------------------
+  /**
+   * Enables the opt-in extended profile on TCP and Unix sockets
+   * (`ExtendedSession.server`, `docs/PROTOCOL.md`): server identity, client
+   * authentication, sequenced envelope, compression. Clients that do not
+   * offer it (the Rust crate) are still served with the crate's profile
+   * unless `require` / `requireClientAuth` / `trustedClients` is set.
+   * Default: off — the daemon then behaves exactly like the crate's.
+   */
+  readonly security?: Security | undefined
+  // --------------------------------------------------------------------------
 }
+
+/**
+ * The daemon's extended-profile options: `ExtendedSession.ServerOptions`
+ * without the handshake timestamp window (taken from `handshake`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Security = Omit<ExtendedSession.ServerOptions, "futureToleranceMillis" | "maxAgeMillis" | "fixed">
 
 /**
  * A running daemon.
@@ -189,7 +210,9 @@ export const make = Effect.fnUntraced(function*<E = never, R = never>(
 
   const openSession = (connection: Connection.Connection) =>
     secure
-      ? Session.secureServer(connection, options.handshake).pipe(
+      ? (options.security === undefined // extended profile: see `security`
+        ? Session.secureServer(connection, options.handshake)
+        : ExtendedSession.server(connection, { ...options.handshake, ...options.security })).pipe(
         Metrics.trackHandshake,
         Effect.timeoutOrElse({ duration: config.connection_timeout, orElse: () => Effect.fail(handshakeTimeout) }),
         Effect.provideService(ReplayCache.ReplayCache, replayCache)

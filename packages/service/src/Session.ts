@@ -37,8 +37,11 @@ export interface Info {
   readonly remoteAddress: string
   /** The local address. */
   readonly localAddress: string
-  /** `"secure"` (handshake + XChaCha20-Poly1305) or `"plain"` (bincode inside TLS). */
-  readonly profile: "secure" | "plain"
+  /**
+   * `"secure"` (handshake + XChaCha20-Poly1305), `"plain"` (bincode inside
+   * TLS) or `"extended"` (the opt-in extension of `ExtendedSession`).
+   */
+  readonly profile: "secure" | "plain" | "extended"
 }
 
 /**
@@ -188,9 +191,10 @@ const makeSecure = (
     }
     return Effect.succeed(messages as unknown as Arr.NonEmptyReadonlyArray<Message.Message>)
   }
+  const receiveOpened = Effect.flatMap(connection.receive, openAll)
   return {
     receive: Effect.suspend(() => {
-      if (leftover.length === 0) return Effect.flatMap(connection.receive, openAll)
+      if (leftover.length === 0) return receiveOpened
       const packets = leftover
       leftover = []
       return openAll(packets)

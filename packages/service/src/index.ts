@@ -25,6 +25,11 @@ export * as Dispatcher from "./Dispatcher.ts"
 /**
  * @since 0.1.0
  */
+export * as ExtendedSession from "./ExtendedSession.ts"
+
+/**
+ * @since 0.1.0
+ */
 export * as Session from "./Session.ts"
 
 /**

@@ -2,7 +2,7 @@
  * The `np` command line: the command tree and how it runs.
  *
  * ```
- * np serve | ping | echo | send | cert | config example|validate|show | demo
+ * np serve | ping | echo | send | cert | keygen | config example|validate|show | demo
  * ```
  *
  * Every command has `--help`. Output for humans goes to standard output,
@@ -24,6 +24,7 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import * as Cert from "./Cert.ts"
 import * as ConfigCommand from "./ConfigCommand.ts"
 import * as Demo from "./Demo.ts"
+import * as Keygen from "./Keygen.ts"
 import * as Ping from "./Ping.ts"
 import * as Request from "./Request.ts"
 import * as Serve from "./Serve.ts"
@@ -52,6 +53,7 @@ export const np = Command.make("np").pipe(
     Request.echo,
     Request.send,
     Cert.command,
+    Keygen.command,
     ConfigCommand.command,
     Demo.command
   ])

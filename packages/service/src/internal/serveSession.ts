@@ -4,7 +4,10 @@
  *
  * - **Ordering and backpressure.** Every request takes a slot in a bounded
  *   queue of `backpressureLimit` slots; the writer takes slots in order and
- *   sends their replies in batches. A handler that answers synchronously
+ *   sends their replies in batches. When every reply to a batch of requests
+ *   is ready at once and the writer has nothing queued or in flight, the
+ *   reader sends them itself (same order, one write, no hand-over to the
+ *   writer fiber). A handler that answers synchronously
  *   (`Effect.succeed`, `Effect.void`) is resolved in place with no fiber; any
  *   other handler runs in its own fiber, so up to `backpressureLimit` requests
  *   are worked on at once. When the slots are full the reader stops pulling
@@ -101,12 +104,35 @@ export const serveSession = Effect.fnUntraced(function*<E, R>(
     return handler(message)
   }
 
+  // Whether the writer holds slots it took and has not finished sending.
+  let writing = false
+  // The error of replies the reader sent itself: the session's error even
+  // when it is `ConnectionClosed`, as when the writer fails with it.
+  let sendFailure: ProtocolError.ProtocolError | undefined
+
+  /** Sends replies from the reader, bypassing the queue (see `reader`). */
+  const sendDirect = (replies: Arr.NonEmptyReadonlyArray<Message.Message>) =>
+    session.send(replies).pipe(
+      Effect.andThen(Effect.suspend(() => {
+        activity.lastSent = clock.currentTimeMillisUnsafe()
+        return Metrics.messagesSent(replies.length, 0)
+      })),
+      Effect.tapError((error) => Effect.sync(() => sendFailure = error))
+    )
+
   // Only waiting for input (or for free slots) is interruptible: a batch that
   // was read is always handled as a whole, so draining never drops a request
   // that was already taken off the socket.
+  //
+  // Fast path: when every reply to a batch is ready at once and the writer
+  // has nothing queued or in flight, the reader sends the replies itself, in
+  // one write, without waking the writer; every earlier reply has been
+  // written already, so the order holds.
   const reader: Effect.Effect<Outcome, ProtocolError.ProtocolError, R> = Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
       let batch: Array<Slot> = []
+      // whether `batch` holds a handler fiber (then it goes through the queue)
+      let pendingFiber = false
       while (true) {
         const messages = yield* restore(session.receive)
         yield* Metrics.messagesReceived(messages.length, 0)
@@ -139,19 +165,26 @@ export const serveSession = Effect.fnUntraced(function*<E, R>(
           }
           yield* restore(Semaphore.take(permits, 1))
           batch.push(yield* run(message, effect))
+          pendingFiber = true
         }
         if (batch.length > 0) {
-          yield* restore(Queue.offerAll(slots, batch))
+          if (!pendingFiber && !writing && Queue.sizeUnsafe(slots) === 0) {
+            yield* restore(sendDirect(batch as unknown as Arr.NonEmptyReadonlyArray<Message.Message>))
+          } else {
+            yield* restore(Queue.offerAll(slots, batch))
+          }
           batch = []
+          pendingFiber = false
         }
         if (disconnected) return "disconnect" as const
       }
     })
-  ).pipe(Effect.catchIf(isClosed, () => Effect.succeed("closed" as const)))
+  ).pipe(Effect.catchIf((error) => isClosed(error) && error !== sendFailure, () => Effect.succeed("closed" as const)))
 
   const writer = Effect.gen(function*() {
     while (true) {
       const taken = yield* Queue.takeAll(slots)
+      writing = true
       const replies: Array<Message.Message> = []
       for (let i = 0; i < taken.length; i++) {
         const slot = taken[i]
@@ -168,6 +201,7 @@ export const serveSession = Effect.fnUntraced(function*<E, R>(
         activity.lastSent = clock.currentTimeMillisUnsafe()
         yield* Metrics.messagesSent(replies.length, 0)
       }
+      writing = false
     }
   }).pipe(Effect.catchIf(Cause.isDone, () => Effect.void))
 
@@ -201,11 +235,13 @@ export const serveSession = Effect.fnUntraced(function*<E, R>(
   // interrupted: a reply must never follow a request that got none, or the
   // peer would pair replies with the wrong requests.
   return yield* Effect.gen(function*() {
-    const outcome = yield* reader.pipe(
-      Effect.raceFirst(Effect.as(options.draining, "drained" as const)),
-      Effect.raceFirst(watchdog),
-      Effect.raceFirst(Effect.andThen(Fiber.join(writerFiber), Effect.succeed("closed" as const)))
-    )
+    // one race of four (four fibers, where nested `raceFirst`s fork six)
+    const outcome = yield* Effect.raceAllFirst([
+      reader,
+      Effect.as(options.draining, "drained" as const),
+      watchdog,
+      Effect.andThen(Fiber.join(writerFiber), Effect.succeed("closed" as const))
+    ])
     // No more requests: send the replies already owed, then end. The peer may
     // be gone already, so a failure to deliver them is not the session's error.
     yield* Queue.end(slots)

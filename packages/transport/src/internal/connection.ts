@@ -10,9 +10,9 @@
  *
  * @internal
  */
-import type * as Packet from "@network-protocol/core/Packet"
+import * as Packet from "@network-protocol/core/Packet"
 import * as PacketCodec from "@network-protocol/core/PacketCodec"
-import type * as ProtocolError from "@network-protocol/core/ProtocolError"
+import * as ProtocolError from "@network-protocol/core/ProtocolError"
 import type * as Arr from "effect/Array"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -26,6 +26,34 @@ import * as Errors from "./errors.ts"
 
 /** @internal */
 export const TypeId = "~network-protocol/transport/Connection" as const
+
+/**
+ * Payloads from this size on are written as they are, after their own header
+ * (one `writev` for the batch), instead of being copied into one buffer with
+ * the rest of the batch.
+ *
+ * @internal
+ */
+export const ZERO_COPY_MIN = 16 * 1024
+
+/**
+ * The frames of `packets[start, end)` in one new buffer (sizes already
+ * checked). A `Buffer` (Node's pooled slab for small sizes), which the socket
+ * takes as it is.
+ */
+const frameAll = (packets: ReadonlyArray<Packet.Packet>, start: number, end: number): Buffer => {
+  let total = 0
+  for (let i = start; i < end; i++) total += Packet.HEADER_SIZE + packets[i].payload.length
+  const out = Buffer.allocUnsafe(total)
+  let offset = 0
+  for (let i = start; i < end; i++) {
+    const payload = packets[i].payload
+    Packet.writeHeader(out, offset, payload.length)
+    out.set(payload, offset + Packet.HEADER_SIZE)
+    offset += Packet.HEADER_SIZE + payload.length
+  }
+  return out
+}
 
 /** @internal */
 export const defaultCloseTimeout: Duration.Duration = Duration.seconds(5)
@@ -179,6 +207,22 @@ export const destroy = (socket: Net.Socket): Effect.Effect<void> =>
 const bounded = (effect: Effect.Effect<void>, socket: Net.Socket, timeout: Duration.Input): Effect.Effect<void> =>
   Effect.timeoutOrElse(effect, { duration: timeout, orElse: () => destroy(socket) })
 
+/**
+ * {@link shutdown} bounded by `timeout`, where it can wait for something
+ * outside this process (a flush, the peer's FIN). A socket already gone, or
+ * one that can be destroyed at once, needs no timer: its handle closes by
+ * itself, promptly.
+ */
+const closeSocket = (socket: Net.Socket, graceful: boolean, timeout: Duration.Input): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    if (isReleased(socket)) return Effect.void
+    if (
+      socket.destroyed ||
+      (!graceful && (socket.writableLength === 0 || socket.writableFinished || socket.writableEnded))
+    ) return destroy(socket)
+    return bounded(shutdown(socket, graceful), socket, timeout)
+  })
+
 /** @internal */
 export interface NodeOptions extends Connection.Options {
   readonly info: Connection.Info
@@ -197,16 +241,21 @@ export interface NodeOptions extends Connection.Options {
  * once they are handed out. So at most one read chunk is held beyond what
  * was asked for, and a slow reader closes the peer's TCP window as before.
  *
- * **Writing.** One `write` per `send` (see `PacketCodec.encodeAll`), waiting
- * for `drain` when Node's buffer is over its high-water mark; every sender
- * waiting for `drain` shares one set of socket listeners.
+ * **Writing.** One write per `send`, waiting for `drain` when Node's buffer
+ * is over its high-water mark; every sender waiting for `drain` shares one set
+ * of socket listeners. A batch is copied into one buffer (as
+ * `PacketCodec.encodeAll` does), except payloads of {@link ZERO_COPY_MIN} bytes
+ * or more, which are written without a copy after their header, the whole
+ * batch going out in one corked `writev`: such a payload must not be modified
+ * until the connection has flushed it (as with `socket.write`; the secure
+ * session hands over payloads it never touches again).
  *
  * @internal
  */
 export const fromNodeSocket = Effect.fnUntraced(function*(socket: Net.Socket, options: NodeOptions) {
   guard(socket)
   const closeTimeout = options.closeTimeout ?? defaultCloseTimeout
-  const maxPayloadSize = options.maxPayloadSize
+  const maxPayloadSize = options.maxPayloadSize ?? Packet.MAX_PAYLOAD_SIZE
   const decoder = PacketCodec.makeDecoder({ maxPayloadSize })
   let closing = false
   let failure: ProtocolError.ProtocolError | undefined
@@ -275,7 +324,7 @@ export const fromNodeSocket = Effect.fnUntraced(function*(socket: Net.Socket, op
   socket.on("close", onClose)
 
   const scope = yield* Effect.scope
-  yield* Scope.addFinalizer(scope, Effect.suspend(() => bounded(shutdown(socket, false), socket, closeTimeout)))
+  yield* Scope.addFinalizer(scope, closeSocket(socket, false, closeTimeout))
   // runs first (finalizers run in reverse order): a `receive` still waiting fails
   yield* Scope.addFinalizer(
     scope,
@@ -291,24 +340,24 @@ export const fromNodeSocket = Effect.fnUntraced(function*(socket: Net.Socket, op
     })
   )
 
-  const wait = Effect.callback<Arr.NonEmptyReadonlyArray<Packet.Packet>, ProtocolError.ProtocolError>((resume) => {
+  const cancelWait = Effect.sync(() => {
+    // single consumer: the waiter being cancelled is the current one
+    waiter = undefined
+  })
+  // One primitive per call: answered at once when something is there,
+  // otherwise resumed by `notify` from a socket event.
+  const receive = Effect.callback<Arr.NonEmptyReadonlyArray<Packet.Packet>, ProtocolError.ProtocolError>((resume) => {
+    if (closing) return resume(Effect.fail(failure ?? Errors.connectionClosed))
+    if (ready.length > 0) {
+      const packets = ready
+      ready = []
+      return resume(Effect.succeed(packets as unknown as Arr.NonEmptyReadonlyArray<Packet.Packet>))
+    }
+    if (failure !== undefined) return resume(Effect.fail(failure))
     waiter = resume
     if (socket.isPaused() && !detached) socket.resume()
-    return Effect.sync(() => {
-      if (waiter === resume) waiter = undefined
-    })
+    return cancelWait
   })
-  const receive: Effect.Effect<Arr.NonEmptyReadonlyArray<Packet.Packet>, ProtocolError.ProtocolError> = Effect.suspend(
-    () => {
-      if (closing) return Effect.fail(failure ?? Errors.connectionClosed)
-      if (ready.length > 0) {
-        const packets = ready
-        ready = []
-        return Effect.succeed(packets as unknown as Arr.NonEmptyReadonlyArray<Packet.Packet>)
-      }
-      return failure !== undefined ? Effect.fail(failure) : wait
-    }
-  )
 
   // ---------------------------------------------------------------------------
   // writing
@@ -352,15 +401,48 @@ export const fromNodeSocket = Effect.fnUntraced(function*(socket: Net.Socket, op
       }
     })
   })
+  /**
+   * Writes a batch holding payloads of {@link ZERO_COPY_MIN} bytes or more:
+   * small packets are still copied together, each big payload is written as
+   * it is after its own header, all in one corked `writev`.
+   */
+  const writeLarge = (packets: Arr.NonEmptyReadonlyArray<Packet.Packet>): boolean => {
+    socket.cork()
+    try {
+      let run = 0
+      const flushRun = (end: number) => {
+        if (run < end) socket.write(frameAll(packets, run, end))
+      }
+      for (let i = 0; i < packets.length; i++) {
+        const payload = packets[i].payload
+        if (payload.length < ZERO_COPY_MIN) continue
+        flushRun(i)
+        run = i + 1
+        const header = Buffer.allocUnsafe(Packet.HEADER_SIZE)
+        Packet.writeHeader(header, 0, payload.length)
+        socket.write(header)
+        socket.write(payload)
+      }
+      flushRun(packets.length)
+    } finally {
+      socket.uncork()
+    }
+    return !socket.writableNeedDrain
+  }
   const send = (
     packets: Arr.NonEmptyReadonlyArray<Packet.Packet>
   ): Effect.Effect<void, ProtocolError.ProtocolError> =>
     Effect.suspend(() => {
       if (closing || socket.destroyed || socket.writableEnded) return Effect.fail(writeFailure())
-      const bytes = PacketCodec.encodeAll(packets, maxPayloadSize)
-      if (!(bytes instanceof Uint8Array)) return Effect.fail(bytes)
+      let large = false
+      for (let i = 0; i < packets.length; i++) {
+        const size = packets[i].payload.length
+        if (size > maxPayloadSize) return Effect.fail(ProtocolError.make(new ProtocolError.OversizedPacket({ size })))
+        if (size >= ZERO_COPY_MIN) large = true
+      }
       try {
-        return socket.write(bytes) ? Effect.void : awaitDrain
+        const flushed = large ? writeLarge(packets) : socket.write(frameAll(packets, 0, packets.length))
+        return flushed ? Effect.void : awaitDrain
       } catch (cause) {
         return Effect.fail(writeFailure(cause))
       }
@@ -372,7 +454,7 @@ export const fromNodeSocket = Effect.fnUntraced(function*(socket: Net.Socket, op
     failure ??= Errors.connectionClosed
     ready = []
     notify()
-    return bounded(shutdown(socket, true), socket, closeTimeout)
+    return closeSocket(socket, true, closeTimeout)
   })
 
   return {
