@@ -37,22 +37,20 @@
  *
  * @since 0.1.0
  */
-import type * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import * as Compression from "@network-protocol/core/Compression"
 import type * as Crypto from "@network-protocol/core/Crypto"
 import * as ExtendedHandshake from "@network-protocol/core/ExtendedHandshake"
 import * as Identity from "@network-protocol/core/Identity"
-import type * as Message from "@network-protocol/core/Message"
 import * as Packet from "@network-protocol/core/Packet"
 import type * as ProtocolError from "@network-protocol/core/ProtocolError"
 import type * as ReplayCache from "@network-protocol/core/ReplayCache"
 import * as SecureChannel from "@network-protocol/core/SecureChannel"
 import * as SecureEnvelope from "@network-protocol/core/SecureEnvelope"
 import type * as Connection from "@network-protocol/transport/Connection"
+import * as SealedSession from "./internal/sealedSession.ts"
 import type * as Session from "./Session.ts"
 
 /**
@@ -122,11 +120,6 @@ export interface ExtendedSession extends Session.Session {
 // internals
 // -----------------------------------------------------------------------------
 
-interface Sealer {
-  readonly seal: (message: Message.Message) => Result.Result<Packet.Packet, ProtocolError.ProtocolError>
-  readonly open: (packet: Packet.Packet) => Result.Result<Message.Message, ProtocolError.ProtocolError>
-}
-
 let sharedCodec: Compression.Compression["Service"] | undefined = undefined
 
 const codecFor = (options: EnvelopeOptions): Effect.Effect<Compression.Compression["Service"]> => {
@@ -138,79 +131,15 @@ const codecFor = (options: EnvelopeOptions): Effect.Effect<Compression.Compressi
   })
 }
 
-/** Reads one packet at a time during a handshake, keeping what comes after. */
-const packetReader = (connection: Connection.Connection) => {
-  let buffered: Array<Packet.Packet> = []
-  return {
-    next: Effect.suspend((): Effect.Effect<Packet.Packet, ProtocolError.ProtocolError> => {
-      const first = buffered.shift()
-      if (first !== undefined) return Effect.succeed(first)
-      return Effect.map(connection.receive, (packets) => {
-        buffered = packets.slice(1)
-        return packets[0]
-      })
-    }),
-    drain: (): ReadonlyArray<Packet.Packet> => {
-      const rest = buffered
-      buffered = []
-      return rest
-    }
-  }
-}
-
 const fromSealer = (
   connection: Connection.Connection,
-  sealer: Sealer,
+  sealer: SealedSession.Sealer,
   pending: ReadonlyArray<Packet.Packet>,
   security: Security
-): ExtendedSession => {
-  let leftover = pending
-  // A bad packet after good ones in the same batch: the good ones are
-  // delivered first, the error fails the next `receive`.
-  let stashed: ProtocolError.ProtocolError | undefined = undefined
-  const openAll = (
-    packets: ReadonlyArray<Packet.Packet>
-  ): Effect.Effect<Arr.NonEmptyReadonlyArray<Message.Message>, ProtocolError.ProtocolError> => {
-    const messages: Array<Message.Message> = []
-    for (let i = 0; i < packets.length; i++) {
-      const opened = sealer.open(packets[i])
-      if (Result.isFailure(opened)) {
-        if (messages.length === 0) return Effect.fail(opened.failure)
-        stashed = opened.failure
-        break
-      }
-      messages.push(opened.success)
-    }
-    return Effect.succeed(messages as unknown as Arr.NonEmptyReadonlyArray<Message.Message>)
-  }
-  return {
-    receive: Effect.suspend(() => {
-      if (stashed !== undefined) return Effect.fail(stashed)
-      if (leftover.length === 0) return Effect.flatMap(connection.receive, openAll)
-      const packets = leftover
-      leftover = []
-      return openAll(packets)
-    }),
-    send: (messages) =>
-      Effect.suspend(() => {
-        const packets = new Array<Packet.Packet>(messages.length)
-        for (let i = 0; i < messages.length; i++) {
-          const sealed = sealer.seal(messages[i])
-          if (Result.isFailure(sealed)) return Effect.fail(sealed.failure)
-          packets[i] = sealed.success
-        }
-        return connection.send(packets as unknown as Arr.NonEmptyReadonlyArray<Packet.Packet>)
-      }),
-    info: {
-      transport: connection.info.transport,
-      remoteAddress: connection.info.remoteAddress,
-      localAddress: connection.info.localAddress,
-      profile: security.profile === "extended" ? "extended" : "secure"
-    },
-    close: connection.close,
-    security
-  }
-}
+): ExtendedSession => ({
+  ...SealedSession.fromSealer(connection, sealer, pending, security.profile === "extended" ? "extended" : "secure"),
+  security
+})
 
 const COMPATIBLE: Security = {
   profile: "compatible",
@@ -269,7 +198,7 @@ export const client = Effect.fnUntraced(function*(
   connection: Connection.Connection,
   options: ClientOptions = {}
 ): Effect.fn.Return<ExtendedSession, ProtocolError.ProtocolError, Crypto.Crypto | Scope.Scope> {
-  const reader = packetReader(connection)
+  const reader = SealedSession.packetReader(connection)
   const handshake = yield* ExtendedHandshake.makeClient(options)
   const init = yield* ExtendedHandshake.init(handshake)
   yield* connection.send([Packet.make(init)])
@@ -292,7 +221,7 @@ export const server = Effect.fnUntraced(function*(
   connection: Connection.Connection,
   options: ServerOptions = {}
 ): Effect.fn.Return<ExtendedSession, ProtocolError.ProtocolError, Crypto.Crypto | ReplayCache.ReplayCache | Scope.Scope> {
-  const reader = packetReader(connection)
+  const reader = SealedSession.packetReader(connection)
   const handshake = yield* ExtendedHandshake.makeServer(options)
   const init = yield* reader.next
   const response = yield* ExtendedHandshake.respond(handshake, init.payload)

@@ -23,6 +23,7 @@ import * as ProtocolError from "@network-protocol/core/ProtocolError"
 import type * as ReplayCache from "@network-protocol/core/ReplayCache"
 import * as SecureChannel from "@network-protocol/core/SecureChannel"
 import type * as Connection from "@network-protocol/transport/Connection"
+import * as SealedSession from "./internal/sealedSession.ts"
 
 /**
  * What is known about a session's connection.
@@ -90,7 +91,7 @@ export const secureServer = Effect.fnUntraced(function*(
   connection: Connection.Connection,
   options?: Handshake.ServerOptions
 ): Effect.fn.Return<Session, ProtocolError.ProtocolError, Crypto.Crypto | ReplayCache.ReplayCache | Scope.Scope> {
-  const reader = packetReader(connection)
+  const reader = SealedSession.packetReader(connection)
   const handshake = yield* Handshake.makeServer(options)
   const init = yield* decodeHandshake(yield* reader.next)
   const response = yield* Handshake.respond(handshake, init)
@@ -99,7 +100,7 @@ export const secureServer = Effect.fnUntraced(function*(
   const key = yield* Handshake.finish(handshake, confirm)
   const channel = yield* SecureChannel.make(key)
   key.fill(0)
-  return makeSecure(connection, channel, reader.drain())
+  return SealedSession.fromSealer(connection, channel, reader.drain(), "secure")
 })
 
 /**
@@ -116,7 +117,7 @@ export const secureClient = Effect.fnUntraced(function*(
   connection: Connection.Connection,
   options?: Handshake.ClientOptions
 ): Effect.fn.Return<Session, ProtocolError.ProtocolError, Crypto.Crypto | Scope.Scope> {
-  const reader = packetReader(connection)
+  const reader = SealedSession.packetReader(connection)
   const handshake = yield* Handshake.makeClient(options)
   const init = yield* Handshake.init(handshake)
   yield* connection.send([Packet.make(yield* encode(init))])
@@ -125,7 +126,7 @@ export const secureClient = Effect.fnUntraced(function*(
   yield* connection.send([Packet.make(yield* encode(confirm))])
   const channel = yield* SecureChannel.make(sessionKey)
   sessionKey.fill(0)
-  return makeSecure(connection, channel, reader.drain())
+  return SealedSession.fromSealer(connection, channel, reader.drain(), "secure")
 })
 
 /**
@@ -173,66 +174,6 @@ const infoOf = (connection: Connection.Connection) => ({
   remoteAddress: connection.info.remoteAddress,
   localAddress: connection.info.localAddress
 })
-
-const makeSecure = (
-  connection: Connection.Connection,
-  channel: SecureChannel.SecureChannel,
-  pending: ReadonlyArray<Packet.Packet>
-): Session => {
-  let leftover = pending
-  const openAll = (
-    packets: ReadonlyArray<Packet.Packet>
-  ): Effect.Effect<Arr.NonEmptyReadonlyArray<Message.Message>, ProtocolError.ProtocolError> => {
-    const messages = new Array<Message.Message>(packets.length)
-    for (let i = 0; i < packets.length; i++) {
-      const opened = channel.open(packets[i])
-      if (Result.isFailure(opened)) return Effect.fail(opened.failure)
-      messages[i] = opened.success
-    }
-    return Effect.succeed(messages as unknown as Arr.NonEmptyReadonlyArray<Message.Message>)
-  }
-  const receiveOpened = Effect.flatMap(connection.receive, openAll)
-  return {
-    receive: Effect.suspend(() => {
-      if (leftover.length === 0) return receiveOpened
-      const packets = leftover
-      leftover = []
-      return openAll(packets)
-    }),
-    send: (messages) =>
-      Effect.suspend(() => {
-        const packets = new Array<Packet.Packet>(messages.length)
-        for (let i = 0; i < messages.length; i++) {
-          const sealed = channel.seal(messages[i])
-          if (Result.isFailure(sealed)) return Effect.fail(sealed.failure)
-          packets[i] = sealed.success
-        }
-        return connection.send(packets as unknown as Arr.NonEmptyReadonlyArray<Packet.Packet>)
-      }),
-    info: { ...infoOf(connection), profile: "secure" },
-    close: connection.close
-  }
-}
-
-/** Reads one packet at a time during a handshake, keeping what comes after. */
-const packetReader = (connection: Connection.Connection) => {
-  let buffered: Array<Packet.Packet> = []
-  return {
-    next: Effect.suspend((): Effect.Effect<Packet.Packet, ProtocolError.ProtocolError> => {
-      const first = buffered.shift()
-      if (first !== undefined) return Effect.succeed(first)
-      return Effect.map(connection.receive, (packets) => {
-        buffered = packets.slice(1)
-        return packets[0]
-      })
-    }),
-    drain: (): ReadonlyArray<Packet.Packet> => {
-      const rest = buffered
-      buffered = []
-      return rest
-    }
-  }
-}
 
 const decodeHandshake = (packet: Packet.Packet): Effect.Effect<Message.Message, ProtocolError.ProtocolError> =>
   Effect.fromResult(MessageCodec.decode(packet.payload)).pipe(
