@@ -283,6 +283,7 @@ export const make = Effect.fnUntraced(function*(
       while (true) {
         const messages = yield* link.session.receive
         link.lastReceived = clock.currentTimeMillisUnsafe()
+        yield* Metrics.messagesReceived(messages.length, 0)
         for (let i = 0; i < messages.length; i++) {
           const message = messages[i]
           if (message._tag === "Ping") {
@@ -299,7 +300,6 @@ export const make = Effect.fnUntraced(function*(
           link.pending.shift()
           if (waiting.deferred !== undefined) Deferred.doneUnsafe(waiting.deferred, Exit.succeed(message))
         }
-        yield* Metrics.messagesReceived(messages.length, 0)
       }
     })
     const writer = Effect.gen(function*() {
