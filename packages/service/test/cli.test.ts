@@ -206,6 +206,7 @@ describe("np --help", () => {
     ["echo"],
     ["send"],
     ["cert"],
+    ["keygen"],
     ["config"],
     ["config", "example"],
     ["config", "validate"],
@@ -219,7 +220,9 @@ describe("np --help", () => {
       assert.include(outcome.stdout, "USAGE")
       assert.include(outcome.stdout, `np ${command.join(" ")}`.trim())
       if (command.length === 0) {
-        for (const sub of ["serve", "ping", "echo", "send", "cert", "config", "demo"]) assert.include(outcome.stdout, sub)
+        for (const sub of ["serve", "ping", "echo", "send", "cert", "keygen", "config", "demo"]) {
+          assert.include(outcome.stdout, sub)
+        }
       }
     })
   }
@@ -443,6 +446,121 @@ describe("np cert", () => {
       assert.strictEqual(wrongPin.code, 1)
       assert.include(wrongPin.stderr, "pin")
       assert.strictEqual((await stop(served, "SIGTERM")).code, 0)
+    } finally {
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe("np serve / ping: the extended profile", () => {
+  it("--help lists the extended-profile flags", async () => {
+    const serveHelp = await run(["serve", "--help"])
+    assert.strictEqual(serveHelp.code, 0, serveHelp.stderr)
+    for (const flag of ["--identity", "--require-extended", "--trusted-client", "--require-client-auth", "--compression"]) {
+      assert.include(serveHelp.stdout, flag)
+    }
+    const pingHelp = await run(["ping", "--help"])
+    assert.strictEqual(pingHelp.code, 0, pingHelp.stderr)
+    for (const flag of ["--server-key", "--require-extended", "--identity", "--compression", "--pin"]) {
+      assert.include(pingHelp.stdout, flag)
+    }
+  })
+
+  it("keygen, serve --identity, ping --server-key (file or fingerprint); a wrong key fails; no flags falls back", async () => {
+    const dir = tempDir()
+    try {
+      const made = await run(["keygen", "--out", dir, "--json"])
+      assert.strictEqual(made.code, 0, made.stderr)
+      const { keyFile, publicKeyFile, fingerprint } = parseJson(made.stdout)
+      assert.isString(keyFile)
+      assert.isString(publicKeyFile)
+      assert.isString(fingerprint)
+      const served = await serve(["--address", "127.0.0.1:0", "--identity", String(keyFile), "--compression", "zstd"])
+      assert.include(served.output(), `identity ${String(fingerprint)}`)
+      assert.include(served.output(), "extended profile")
+
+      const byFile = await run(["ping", "--address", served.address, "--server-key", String(publicKeyFile), "-c", "2", "-i", "0"])
+      assert.strictEqual(byFile.code, 0, byFile.stderr)
+      assert.include(byFile.stdout, "tcp, extended profile")
+      const byFingerprint = await run([
+        "echo",
+        "--address",
+        served.address,
+        "--server-key",
+        String(fingerprint),
+        "--compression",
+        "zstd",
+        "pinned"
+      ])
+      assert.strictEqual(byFingerprint.code, 0, byFingerprint.stderr)
+      assert.strictEqual(byFingerprint.stdout.trim(), `Echo "pinned"`)
+
+      const wrong = await run(["ping", "--address", served.address, "--server-key", `sha256:${"00".repeat(32)}`, "-c", "1"])
+      assert.notStrictEqual(wrong.code, 0)
+      assert.include(wrong.stderr, "server's identity")
+
+      const fallback = await run(["ping", "--address", served.address, "-c", "1"])
+      assert.strictEqual(fallback.code, 0, fallback.stderr)
+      assert.include(fallback.stdout, "tcp, secure profile")
+      assert.strictEqual((await stop(served, "SIGTERM")).code, 0)
+    } finally {
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("serve --json reports the identity", async () => {
+    const dir = tempDir()
+    try {
+      const made = await run(["keygen", "--out", dir, "--json"])
+      assert.strictEqual(made.code, 0, made.stderr)
+      const { keyFile, fingerprint } = parseJson(made.stdout)
+      const served = await serve(["--address", "127.0.0.1:0", "--identity", String(keyFile), "--json"])
+      const event = parseJson(served.output().split("\n")[0] ?? "")
+      assert.strictEqual(event.identity, fingerprint)
+      assert.strictEqual(event.profile, "extended")
+      assert.strictEqual((await stop(served, "SIGTERM")).code, 0)
+    } finally {
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("ping --require-extended against a plain daemon fails", async () => {
+    const served = await serve(["--address", "127.0.0.1:0"])
+    const plain = await run(["ping", "--address", served.address, "-c", "1", "-i", "0"])
+    assert.strictEqual(plain.code, 0, plain.stderr)
+    const required = await run(["ping", "--address", served.address, "--require-extended", "-c", "1", "--timeout", "3000"])
+    assert.notStrictEqual(required.code, 0)
+    assert.include(required.stderr, "cannot connect")
+    assert.strictEqual((await stop(served, "SIGTERM")).code, 0)
+  })
+
+  it("bad key files and fingerprints exit 2 with a message", async () => {
+    const dir = tempDir()
+    try {
+      const missing = Path.join(dir, "missing.key")
+      const serveMissing = await run(["serve", "--address", "127.0.0.1:0", "--identity", missing])
+      assert.strictEqual(serveMissing.code, 2)
+      assert.include(serveMissing.stderr, "--identity")
+      const garbage = Path.join(dir, "garbage.key")
+      Fs.writeFileSync(garbage, "not a key\n")
+      const serveGarbage = await run(["serve", "--address", "127.0.0.1:0", "--identity", garbage])
+      assert.strictEqual(serveGarbage.code, 2)
+      assert.include(serveGarbage.stderr, "--identity")
+      const badTrusted = await run(["serve", "--address", "127.0.0.1:0", "--trusted-client", "sha256:xyz"])
+      assert.strictEqual(badTrusted.code, 2)
+      assert.include(badTrusted.stderr, "--trusted-client")
+      const badPin = await run(["ping", "--address", "127.0.0.1:1", "--server-key", "sha256:1234"])
+      assert.strictEqual(badPin.code, 2)
+      assert.include(badPin.stderr, "--server-key")
+      const badPubFile = await run(["ping", "--address", "127.0.0.1:1", "--server-key", garbage])
+      assert.strictEqual(badPubFile.code, 2)
+      assert.include(badPubFile.stderr, "--server-key")
+      const clientMissing = await run(["ping", "--address", "127.0.0.1:1", "--identity", missing])
+      assert.strictEqual(clientMissing.code, 2)
+      assert.include(clientMissing.stderr, "--identity")
+      const overTls = await run(["ping", "--address", "127.0.0.1:1", "--tls", "--require-extended"])
+      assert.strictEqual(overTls.code, 2)
+      assert.include(overTls.stderr, "not TLS")
     } finally {
       Fs.rmSync(dir, { recursive: true, force: true })
     }

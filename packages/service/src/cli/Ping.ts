@@ -127,6 +127,10 @@ export const command = Command.make("ping", flags, handler).pipe(
   Command.withExamples([
     { command: "np ping --address 127.0.0.1:9000 --count 10 --interval 100", description: "10 pings, 100 ms apart" },
     { command: "np ping --uds /tmp/np.sock --json", description: "over a Unix socket, JSON summary" },
-    { command: "np ping --address 127.0.0.1:9443 --pin <sha256>", description: "over TLS, pinning the certificate" }
+    { command: "np ping --address 127.0.0.1:9443 --pin <sha256>", description: "over TLS, pinning the certificate" },
+    {
+      command: "np ping --address 127.0.0.1:9000 --server-key keys/identity.pub",
+      description: "extended profile, pinning the daemon's identity (a key file or its sha256: fingerprint)"
+    }
   ])
 )

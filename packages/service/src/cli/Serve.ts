@@ -7,16 +7,26 @@
  * printed on standard output (with port 0, the port actually bound), or with
  * `--json` one JSON object `{"event":"listening",...}`.
  *
+ * The opt-in extended profile (`docs/PROTOCOL.md`, `docs/SECURITY.md`) is
+ * enabled by any of `--identity`, `--require-extended`, `--trusted-client`,
+ * `--require-client-auth`, `--compression` (TCP and Unix sockets only);
+ * without them the daemon speaks exactly the crate's profile. With
+ * `--identity`, the line before the listening line gives the identity's
+ * fingerprint (`identity` in the JSON object), which clients pin with
+ * `np ping --server-key`.
+ *
  * @since 0.1.0
  */
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Crypto from "@network-protocol/core/Crypto"
+import type * as Identity from "@network-protocol/core/Identity"
 import * as Logging from "@network-protocol/core/Logging"
 import * as Tls from "@network-protocol/transport/Tls"
 import * as Daemon from "../Daemon.ts"
@@ -62,13 +72,67 @@ const flags = {
     Flag.withDescription("also answer the UPPER and STATS commands of `np demo`"),
     Flag.withDefault(false)
   ),
+  identity: Flag.String("identity").pipe(
+    Flag.withMetavar("FILE"),
+    Flag.withDescription(
+      "extended profile: authenticate the daemon with this private key (from `np keygen`); clients pin its fingerprint"
+    ),
+    Flag.optional
+  ),
+  requireExtended: Flag.Boolean("require-extended").pipe(
+    Flag.withDescription("extended profile: refuse clients that only speak the crate's profile"),
+    Flag.withDefault(false)
+  ),
+  trustedClient: Flag.String("trusted-client").pipe(
+    Flag.withMetavar("FINGERPRINT|PUBFILE"),
+    Flag.withDescription(
+      "extended profile: accept only clients authenticating with this identity (sha256:<hex> fingerprint, ed25519:<hex> key, or a public key file; repeatable); implies --require-client-auth"
+    ),
+    Flag.atLeast(0)
+  ),
+  requireClientAuth: Flag.Boolean("require-client-auth").pipe(
+    Flag.withDescription("extended profile: require clients to authenticate with an identity (implies --require-extended)"),
+    Flag.withDefault(false)
+  ),
+  compression: Settings.compressionFlag(
+    "extended profile: accept this compression (repeatable, in order of preference)"
+  ),
   json: Settings.jsonFlag
 }
 
 type Flags = Command.Command.Config.Infer<typeof flags>
 
-const describeTransport = (listen: Daemon.Listen): string =>
-  "unix" in listen ? "unix, secure profile" : "tls" in listen ? "tls, plain profile inside TLS" : "tcp, secure profile"
+const usesExtended = (options: Flags): boolean =>
+  Option.isSome(options.identity) || options.requireExtended || options.trustedClient.length > 0 ||
+  options.requireClientAuth || options.compression.length > 0
+
+/** The daemon's extended-profile options, or `undefined` for exactly the crate's profile. */
+const resolveSecurity = Effect.fnUntraced(function*(
+  options: Flags
+): Effect.fn.Return<Daemon.Security | undefined, CliFailure.CliFailure, FileSystem.FileSystem> {
+  if (!usesExtended(options)) return undefined
+  const trusted: Array<Identity.Pin> = []
+  for (const key of options.trustedClient) trusted.push(yield* Settings.keyPin("--trusted-client", key))
+  const identity = Option.isSome(options.identity)
+    ? yield* Settings.loadIdentity("--identity", options.identity.value)
+    : undefined
+  return {
+    ...(identity === undefined ? {} : { identity }),
+    ...(options.requireExtended ? { require: true } : {}),
+    ...(trusted.length > 0 ? { trustedClients: trusted } : {}),
+    ...(options.requireClientAuth ? { requireClientAuth: true } : {}),
+    ...(options.compression.length > 0 ? { compression: options.compression } : {})
+  }
+})
+
+const describeTransport = (listen: Daemon.Listen, security: Daemon.Security | undefined): string => {
+  if ("tls" in listen) return "tls, plain profile inside TLS"
+  const transport = "unix" in listen ? "unix" : "tcp"
+  if (security === undefined) return `${transport}, secure profile`
+  const required = security.require === true || security.requireClientAuth === true ||
+    security.trustedClients !== undefined
+  return `${transport}, extended profile${required ? " required" : ", secure profile fallback"}`
+}
 
 const resolveListen = Effect.fnUntraced(function*(
   options: Flags,
@@ -80,6 +144,11 @@ const resolveListen = Effect.fnUntraced(function*(
   const tls = Option.isSome(options.tlsCert) || Option.isSome(options.tlsKey) || Option.isSome(options.tlsCa)
   if (tls && Option.isSome(options.uds)) {
     return yield* CliFailure.usage("TLS runs over TCP: --uds does not go with --tls-cert/--tls-key/--tls-ca")
+  }
+  if (tls && usesExtended(options)) {
+    return yield* CliFailure.usage(
+      "the extended profile runs over TCP or a Unix socket, not TLS: --identity, --require-extended, --trusted-client, --require-client-auth and --compression do not go with --tls-cert/--tls-key/--tls-ca"
+    )
   }
   if (Option.isSome(options.uds)) return { listen: { unix: { path: options.uds.value } }, pin: undefined }
   const address = yield* Settings.serverAddress(serverAddress)
@@ -102,7 +171,10 @@ const handler = Effect.fnUntraced(function*(options: Flags) {
     server: Option.isSome(options.address) ? { address: options.address.value } : {}
   })
   const { listen, pin } = yield* resolveListen(options, config.server.address)
+  const security = yield* resolveSecurity(options)
+  const identity = security?.identity?.fingerprint
   const daemonLayer = Daemon.layer({
+    security,
     listen,
     config: config.server,
     dispatcher: options.demoHandlers ? Handlers.dispatcher : undefined,
@@ -124,12 +196,17 @@ const handler = Effect.fnUntraced(function*(options: Flags) {
         transport: "unix" in listen ? "unix" : "tls" in listen ? "tls" : "tcp",
         crypto: crypto.name,
         ...(pin === undefined ? {} : { pinSha256: pin }),
+        ...(security === undefined ? {} : { profile: "extended" }),
+        ...(identity === undefined ? {} : { identity }),
         pid: process.pid
       }))
     } else {
       if (pin !== undefined) yield* Console.log(`np serve: certificate sha256 pin ${pin}`)
+      if (identity !== undefined) yield* Console.log(`np serve: identity ${identity} (clients pin it with --server-key)`)
       yield* Console.log(
-        `np serve: listening on ${daemon.address} (${describeTransport(listen)}, crypto ${crypto.name}, pid ${process.pid})`
+        `np serve: listening on ${daemon.address} (${
+          describeTransport(listen, security)
+        }, crypto ${crypto.name}, pid ${process.pid})`
       )
     }
     return yield* Effect.never.pipe(
@@ -170,6 +247,14 @@ export const command = Command.make("serve", flags, handler).pipe(
     {
       command: "np serve --address 127.0.0.1:9443 --tls-cert certs/cert.pem --tls-key certs/key.pem",
       description: "TLS daemon with a certificate from `np cert`"
+    },
+    {
+      command: "np serve --address 127.0.0.1:9000 --identity keys/identity.key",
+      description: "extended profile with a server identity from `np keygen` (crate clients still served)"
+    },
+    {
+      command: "np serve --identity keys/identity.key --trusted-client keys/client.pub --compression zstd",
+      description: "extended profile only, for the client whose key is keys/client.pub"
     }
   ])
 )

@@ -2,16 +2,24 @@
  * What the `np` commands share: the effective configuration (TOML file, then
  * environment variables, then command-line flags, then validation), address
  * parsing, and the client flags (`--address`, `--uds`, `--tls`, `--ca`,
- * `--pin`, ...) turned into `Client` options.
+ * `--pin`, ...) turned into `Client` options, with the extended-profile flags
+ * (`--server-key`, `--require-extended`, `--identity`, `--compression`) turned
+ * into `Client.Options.security`.
+ *
+ * `--pin` is the TLS certificate pin only; the extended profile's server
+ * identity pin is `--server-key`.
  *
  * @since 0.1.0
  */
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as FileSystem from "effect/FileSystem"
+import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
+import * as Result from "effect/Result"
 import * as Flag from "effect/cli/Flag"
+import type * as Compression from "@network-protocol/core/Compression"
+import * as Identity from "@network-protocol/core/Identity"
 import * as NetworkConfig from "@network-protocol/core/NetworkConfig"
 import type * as ProtocolError from "@network-protocol/core/ProtocolError"
 import * as Tls from "@network-protocol/transport/Tls"
@@ -152,6 +160,20 @@ export const positiveInt = (name: string): Flag.Flag<number> =>
   )
 
 /**
+ * `--compression lz4|zstd` (repeatable, in order of preference): the
+ * compression of the extended profile.
+ *
+ * @category flags
+ * @since 0.1.0
+ */
+export const compressionFlag = (description: string): Flag.Flag<ReadonlyArray<Compression.Kind>> =>
+  Flag.Literals("compression", ["lz4", "zstd"]).pipe(
+    Flag.withMetavar("lz4|zstd"),
+    Flag.withDescription(description),
+    Flag.atLeast(0)
+  )
+
+/**
  * The flags that say where and how a client connects.
  *
  * @category flags
@@ -197,7 +219,24 @@ export const clientFlags = {
     Flag.withMetavar("NAME"),
     Flag.withDescription("TLS: the name sent as SNI and checked against the certificate (default: the host)"),
     Flag.optional
-  )
+  ),
+  serverKey: Flag.String("server-key").pipe(
+    Flag.withMetavar("FINGERPRINT|PUBFILE"),
+    Flag.withDescription(
+      "extended profile: accept only a server with this identity (sha256:<hex> fingerprint, ed25519:<hex> key, or a public key file from `np keygen`; repeatable); implies --require-extended"
+    ),
+    Flag.atLeast(0)
+  ),
+  requireExtended: Flag.Boolean("require-extended").pipe(
+    Flag.withDescription("extended profile: refuse a server that only speaks the crate's profile"),
+    Flag.withDefault(false)
+  ),
+  identity: Flag.String("identity").pipe(
+    Flag.withMetavar("FILE"),
+    Flag.withDescription("extended profile: authenticate with this private key (from `np keygen`) when the server asks"),
+    Flag.optional
+  ),
+  compression: compressionFlag("extended profile: offer this compression (repeatable, in order of preference)")
 }
 
 /**
@@ -216,6 +255,10 @@ export interface ClientFlags {
   readonly pin: ReadonlyArray<string>
   readonly insecure: boolean
   readonly serverName: Option.Option<string>
+  readonly serverKey: ReadonlyArray<string>
+  readonly requireExtended: boolean
+  readonly identity: Option.Option<string>
+  readonly compression: ReadonlyArray<Compression.Kind>
 }
 
 /**
@@ -250,6 +293,71 @@ const tlsClientConfig = (flags: ClientFlags): Effect.Effect<Tls.ClientConfig, Cl
   })
 }
 
+// -----------------------------------------------------------------------------
+// extended profile
+// -----------------------------------------------------------------------------
+
+/**
+ * Reads an identity key argument: a fingerprint (`sha256:<64 hex digits>` or
+ * `<64 hex digits>`) or a public key (`ed25519:<64 hex digits>`) is used as
+ * it is; anything else is the path of a key file (SPKI or PKCS#8 PEM, as
+ * written by `np keygen`), whose public key is used. A malformed value or an
+ * unreadable file is a usage error (exit code 2).
+ *
+ * @category extended profile
+ * @since 0.1.0
+ */
+export const keyPin = Effect.fnUntraced(function*(
+  flag: string,
+  text: string
+): Effect.fn.Return<Identity.Pin, CliFailure.CliFailure, FileSystem.FileSystem> {
+  if (Result.isSuccess(Identity.pinFingerprint(text))) return text.trim()
+  const fs = yield* FileSystem.FileSystem
+  const exists = yield* fs.exists(text).pipe(Effect.orElseSucceed(() => false))
+  if (!exists) {
+    return yield* CliFailure.usage(
+      `${flag}: "${text}" is neither a fingerprint (sha256:<64 hex digits>, ed25519:<64 hex digits>) nor a key file`
+    )
+  }
+  return yield* Identity.loadPublicKey(text).pipe(CliFailure.mapFailure(flag, CliFailure.EXIT_USAGE))
+})
+
+/**
+ * Loads a private identity key file (`--identity`); a missing or invalid file
+ * is a usage error (exit code 2).
+ *
+ * @category extended profile
+ * @since 0.1.0
+ */
+export const loadIdentity = (flag: string, path: string): Effect.Effect<Identity.Identity, CliFailure.CliFailure> =>
+  Identity.load(path).pipe(CliFailure.mapFailure(flag, CliFailure.EXIT_USAGE))
+
+const usesExtended = (flags: ClientFlags): boolean =>
+  flags.serverKey.length > 0 || flags.requireExtended || Option.isSome(flags.identity) || flags.compression.length > 0
+
+/**
+ * The client's extended-profile options from its flags, or `undefined` when
+ * none of `--server-key`, `--require-extended`, `--identity`, `--compression`
+ * is given (the crate's handshake, byte for byte).
+ *
+ * @category extended profile
+ * @since 0.1.0
+ */
+export const clientSecurity = Effect.fnUntraced(function*(
+  flags: ClientFlags
+): Effect.fn.Return<Client.Security | undefined, CliFailure.CliFailure, FileSystem.FileSystem> {
+  if (!usesExtended(flags)) return undefined
+  const pins: Array<Identity.Pin> = []
+  for (const key of flags.serverKey) pins.push(yield* keyPin("--server-key", key))
+  const identity = Option.isSome(flags.identity) ? yield* loadIdentity("--identity", flags.identity.value) : undefined
+  return {
+    ...(pins.length > 0 ? { pin: pins } : {}),
+    ...(flags.requireExtended ? { require: true } : {}),
+    ...(identity === undefined ? {} : { identity }),
+    ...(flags.compression.length > 0 ? { compression: flags.compression } : {})
+  }
+})
+
 /**
  * Resolves the client flags: loads the configuration (with `--address` and
  * `--timeout` applied to its `[client]` section, and reconnection off: `np`
@@ -268,6 +376,12 @@ export const resolveTarget = Effect.fnUntraced(function*(
   if (useTls && Option.isSome(flags.uds)) {
     return yield* CliFailure.usage("TLS runs over TCP: --uds does not go with --tls, --ca, --pin or --insecure")
   }
+  if (useTls && usesExtended(flags)) {
+    return yield* CliFailure.usage(
+      "the extended profile runs over TCP or a Unix socket, not TLS: --server-key, --require-extended, --identity and --compression do not go with --tls, --ca, --pin or --insecure"
+    )
+  }
+  const security = yield* clientSecurity(flags)
   const config = yield* loadConfig(flags.config, {
     client: {
       auto_reconnect: false,
@@ -278,7 +392,7 @@ export const resolveTarget = Effect.fnUntraced(function*(
   const maxPayloadSize = config.transport.max_payload_size
   if (Option.isSome(flags.uds)) {
     return {
-      options: { connect: { unix: { path: flags.uds.value } }, config: config.client, maxPayloadSize },
+      options: { connect: { unix: { path: flags.uds.value } }, config: config.client, maxPayloadSize, security },
       label: flags.uds.value,
       config
     }
@@ -294,7 +408,7 @@ export const resolveTarget = Effect.fnUntraced(function*(
     }
   }
   return {
-    options: { connect: { tcp: address }, config: config.client, maxPayloadSize },
+    options: { connect: { tcp: address }, config: config.client, maxPayloadSize, security },
     label,
     config
   }
