@@ -221,13 +221,14 @@ const startTime = (context: Context.Context<never>): number => {
   return start
 }
 
+// one primitive per recording (no `contextWith` + `sync` pair): it runs on
+// every batch of every connection
 const record = (f: (context: Context.Context<never>) => void): Effect.Effect<void> =>
-  Effect.contextWith((context: Context.Context<never>) =>
-    Effect.sync(() => {
-      startTime(context)
-      f(context)
-    })
-  )
+  Effect.withFiberSucceed((fiber) => {
+    const context = fiber.context
+    startTime(context)
+    f(context)
+  })
 
 const add = (metric: Metric.Metric<number, unknown>, amount: number, context: Context.Context<never>): void => {
   if (amount > 0) {

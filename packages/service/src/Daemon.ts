@@ -35,6 +35,7 @@
  *
  * @since 0.1.0
  */
+import type * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -146,6 +147,12 @@ export interface Daemon {
  */
 export const Daemon: Context.Service<Daemon, Daemon> = Context.Service<Daemon>("network-protocol/Daemon")
 
+const serverAttributes = {
+  tcp: { transport: "tcp", role: "server" },
+  unix: { transport: "unix", role: "server" },
+  tls: { transport: "tls", role: "server" }
+} as const
+
 const listen = (
   listenOn: Listen,
   limits: { readonly maxConnections: number; readonly maxPayloadSize: number | undefined; readonly backlog: number | undefined }
@@ -194,6 +201,18 @@ export const make = Effect.fnUntraced(function*<E = never, R = never>(
   const draining = yield* Deferred.make<void>()
   const drained = yield* Deferred.make<void>()
   let active = 0
+  // sessions waiting for draining, signalled without a fiber each
+  const drainListeners = new Set<() => void>()
+  const onDraining = (signal: () => void): () => void => {
+    if (Deferred.isDoneUnsafe(draining)) {
+      signal()
+      return () => {}
+    }
+    drainListeners.add(signal)
+    return () => {
+      drainListeners.delete(signal)
+    }
+  }
 
   const serveOptions = {
     dispatcher,
@@ -201,7 +220,8 @@ export const make = Effect.fnUntraced(function*<E = never, R = never>(
     heartbeatInterval: config.heartbeat_interval,
     deadTimeout: Duration.times(config.heartbeat_interval, 4),
     idleTimeout: options.idleTimeout === undefined ? undefined : Duration.fromInputUnsafe(options.idleTimeout),
-    draining: Deferred.await(draining)
+    draining: Deferred.await(draining),
+    onDraining
   }
 
   const handshakeTimeout = ProtocolError.make(
@@ -219,30 +239,38 @@ export const make = Effect.fnUntraced(function*<E = never, R = never>(
       )
       : Effect.succeed(Session.plain(connection))
 
-  const handle = (connection: Connection.Connection) =>
+  const onClosed = Effect.andThen(
+    Metrics.connectionClosed,
+    Effect.sync(() => {
+      active--
+      if (active === 0 && Deferred.isDoneUnsafe(draining)) Deferred.doneUnsafe(drained, Effect.void)
+    })
+  )
+  const onError = (cause: Cause.Cause<unknown>) =>
+    Effect.andThen(Metrics.connectionError, Effect.logDebug("connection ended with an error", cause))
+  const logAnnotations = (connection: Connection.Connection) => ({
+    peer: connection.info.remoteAddress,
+    transport
+  })
+
+  // Runs in the connection's scope (the session's finalizers go there): no
+  // scope of its own, one finalizer for the connection count.
+  const serve = (connection: Connection.Connection) =>
     Effect.gen(function*() {
-      if (Deferred.isDoneUnsafe(draining)) return yield* connection.close
-      active++
-      yield* Metrics.connectionOpened
-      yield* Effect.addFinalizer(() =>
-        Effect.andThen(
-          Metrics.connectionClosed,
-          Effect.sync(() => {
-            active--
-            if (active === 0 && Deferred.isDoneUnsafe(draining)) Deferred.doneUnsafe(drained, Effect.void)
-          })
-        )
-      )
       const session = yield* openSession(connection)
       const outcome = yield* serveSession(session, serveOptions)
       yield* Effect.logDebug(`session ended: ${outcome}`)
+    })
+
+  const handle = (connection: Connection.Connection) =>
+    Effect.suspend(() => {
+      if (Deferred.isDoneUnsafe(draining)) return connection.close
+      active++
+      return Effect.andThen(Metrics.connectionOpened, Effect.ensuring(serve(connection), onClosed))
     }).pipe(
-      Effect.scoped,
-      Effect.catchCause((cause) =>
-        Effect.andThen(Metrics.connectionError, Effect.logDebug("connection ended with an error", cause))
-      ),
-      Effect.annotateLogs({ peer: connection.info.remoteAddress, transport }),
-      Metrics.withAttributes({ transport, role: "server" })
+      Effect.catchCause(onError),
+      Effect.annotateLogs(logAnnotations(connection)),
+      Metrics.withAttributes(serverAttributes[transport])
     )
 
   const server = yield* listen(listenOn, {
@@ -254,6 +282,9 @@ export const make = Effect.fnUntraced(function*<E = never, R = never>(
 
   const shutdown = Effect.gen(function*() {
     if (!(yield* Deferred.succeed(draining, undefined))) return yield* Deferred.await(drained)
+    const listeners = Array.from(drainListeners)
+    drainListeners.clear()
+    for (let i = 0; i < listeners.length; i++) listeners[i]()
     if (active === 0) yield* Deferred.succeed(drained, undefined)
     yield* Deferred.await(drained).pipe(Effect.timeoutOrElse({
       duration: config.shutdown_timeout,

@@ -27,6 +27,7 @@
 import type * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -48,6 +49,11 @@ export interface ServeOptions<E, R> {
   readonly deadTimeout: Duration.Duration
   readonly idleTimeout: Duration.Duration | undefined
   readonly draining: Effect.Effect<void>
+  /**
+   * Optional: registers a callback run once draining starts (returning its
+   * unregistration), used instead of a fiber waiting on `draining`.
+   */
+  readonly onDraining?: ((signal: () => void) => () => void) | undefined
 }
 
 /**
@@ -67,6 +73,7 @@ interface Activity {
 }
 
 const PING = Message.Ping()
+const DRAINED: Exit.Exit<Outcome> = Exit.succeed("drained")
 
 const isClosed = (error: ProtocolError.ProtocolError) => error.reason._tag === "ConnectionClosed"
 
@@ -74,17 +81,30 @@ const isClosed = (error: ProtocolError.ProtocolError) => error.reason._tag === "
 export const serveSession = Effect.fnUntraced(function*<E, R>(
   session: Session.Session,
   options: ServeOptions<E, R>
-): Effect.fn.Return<Outcome, ProtocolError.ProtocolError, R | Scope.Scope> {
+): Effect.fn.Return<Outcome, ProtocolError.ProtocolError, R> {
   const clock = yield* Clock.Clock
   const start = clock.currentTimeMillisUnsafe()
   const activity: Activity = { lastReceived: start, lastApplication: start, lastSent: start }
-  const slots = yield* Queue.bounded<Slot, Cause.Done>(options.backpressureLimit)
+  // How the session ends: the first of the reader, the watchdog, draining and
+  // a failed writer to settle it. Settled from fiber observers and callbacks,
+  // so an idle session holds only its reader and its watchdog fibers.
+  const done = Deferred.makeUnsafe<Outcome, ProtocolError.ProtocolError>()
+  const settle = (exit: Exit.Exit<Outcome, ProtocolError.ProtocolError>): void => {
+    Deferred.doneUnsafe(done, exit)
+  }
+
+  // The slots queue, the permits, the handler scope and the writer are made
+  // on first use: a session whose replies all go out directly never needs them.
+  let slots: Queue.Queue<Slot, Cause.Done> | undefined
   // One permit per asynchronous handler from its start until its reply leaves
   // the writer, so at most `backpressureLimit` handlers work at once.
-  const permits = yield* Semaphore.make(options.backpressureLimit)
+  let permits: Semaphore.Semaphore | undefined
   // Handler fibers belong to the session, not to the reader: interrupting the
   // reader (draining) must not lose the replies it already owes.
-  const handlers = yield* Scope.Scope
+  let handlers: Scope.Closeable | undefined
+  let writerFiber: Fiber.Fiber<void, ProtocolError.ProtocolError> | undefined
+  const handlerScope = (): Scope.Closeable => handlers ??= Scope.makeUnsafe()
+  const getPermits = (): Semaphore.Semaphore => permits ??= Semaphore.makeUnsafe(options.backpressureLimit)
 
   const logHandlerFailure = (message: Message.Message, cause: Cause.Cause<unknown>) =>
     Effect.logWarning(`handler for ${Message.opcode(message)} failed; no reply sent`, cause)
@@ -92,7 +112,7 @@ export const serveSession = Effect.fnUntraced(function*<E, R>(
   const run = (message: Message.Message, effect: Effect.Effect<Reply, unknown, R>) =>
     Effect.forkIn(
       Effect.catchCause(effect, (cause) => Effect.as(logHandlerFailure(message, cause), undefined)),
-      handlers
+      handlerScope()
     )
 
   /** The slot of a message: its reply, a fiber computing it, or `undefined` for none. */
@@ -119,6 +139,48 @@ export const serveSession = Effect.fnUntraced(function*<E, R>(
       })),
       Effect.tapError((error) => Effect.sync(() => sendFailure = error))
     )
+
+  const writer = Effect.suspend(() => {
+    const queue = slots as Queue.Queue<Slot, Cause.Done>
+    return Effect.gen(function*() {
+      while (true) {
+        const taken = yield* Queue.takeAll(queue)
+        writing = true
+        const replies: Array<Message.Message> = []
+        for (let i = 0; i < taken.length; i++) {
+          const slot = taken[i]
+          if (Fiber.isFiber(slot)) {
+            const reply = yield* Fiber.join(slot)
+            yield* Semaphore.release(getPermits(), 1)
+            if (reply !== undefined) replies.push(reply)
+          } else {
+            replies.push(slot)
+          }
+        }
+        if (replies.length > 0) {
+          yield* session.send(replies as unknown as Arr.NonEmptyReadonlyArray<Message.Message>)
+          activity.lastSent = clock.currentTimeMillisUnsafe()
+          yield* Metrics.messagesSent(replies.length, 0)
+        }
+        writing = false
+      }
+    }).pipe(Effect.catchIf(Cause.isDone, () => Effect.void))
+  })
+
+  /** The slots queue, made (with the writer taking from it) on first use. */
+  const getSlots: Effect.Effect<Queue.Queue<Slot, Cause.Done>> = Effect.uninterruptible(Effect.suspend(() => {
+    if (slots !== undefined) return Effect.succeed(slots)
+    return Effect.flatMap(Queue.bounded<Slot, Cause.Done>(options.backpressureLimit), (queue) => {
+      if (slots !== undefined) return Effect.succeed(slots)
+      slots = queue
+      return Effect.map(Effect.forkIn(writer, handlerScope()), (fiber) => {
+        writerFiber = fiber
+        // a writer that ends before the session does ends it: failed, with its error
+        fiber.addObserver((exit) => settle(Exit.isSuccess(exit) ? Exit.succeed("closed") : Exit.failCause(exit.cause)))
+        return queue
+      })
+    })
+  }))
 
   // Only waiting for input (or for free slots) is interruptible: a batch that
   // was read is always handled as a whole, so draining never drops a request
@@ -160,18 +222,18 @@ export const serveSession = Effect.fnUntraced(function*<E, R>(
           // Hand over what is ready before waiting for a permit: the writer
           // frees permits only for slots it can see.
           if (batch.length > 0) {
-            yield* restore(Queue.offerAll(slots, batch))
+            yield* restore(Queue.offerAll(yield* getSlots, batch))
             batch = []
           }
-          yield* restore(Semaphore.take(permits, 1))
+          yield* restore(Semaphore.take(getPermits(), 1))
           batch.push(yield* run(message, effect))
           pendingFiber = true
         }
         if (batch.length > 0) {
-          if (!pendingFiber && !writing && Queue.sizeUnsafe(slots) === 0) {
+          if (!pendingFiber && !writing && (slots === undefined || Queue.sizeUnsafe(slots) === 0)) {
             yield* restore(sendDirect(batch as unknown as Arr.NonEmptyReadonlyArray<Message.Message>))
           } else {
-            yield* restore(Queue.offerAll(slots, batch))
+            yield* restore(Queue.offerAll(yield* getSlots, batch))
           }
           batch = []
           pendingFiber = false
@@ -180,30 +242,6 @@ export const serveSession = Effect.fnUntraced(function*<E, R>(
       }
     })
   ).pipe(Effect.catchIf((error) => isClosed(error) && error !== sendFailure, () => Effect.succeed("closed" as const)))
-
-  const writer = Effect.gen(function*() {
-    while (true) {
-      const taken = yield* Queue.takeAll(slots)
-      writing = true
-      const replies: Array<Message.Message> = []
-      for (let i = 0; i < taken.length; i++) {
-        const slot = taken[i]
-        if (Fiber.isFiber(slot)) {
-          const reply = yield* Fiber.join(slot)
-          yield* Semaphore.release(permits, 1)
-          if (reply !== undefined) replies.push(reply)
-        } else {
-          replies.push(slot)
-        }
-      }
-      if (replies.length > 0) {
-        yield* session.send(replies as unknown as Arr.NonEmptyReadonlyArray<Message.Message>)
-        activity.lastSent = clock.currentTimeMillisUnsafe()
-        yield* Metrics.messagesSent(replies.length, 0)
-      }
-      writing = false
-    }
-  }).pipe(Effect.catchIf(Cause.isDone, () => Effect.void))
 
   const heartbeatMillis = Duration.toMillis(options.heartbeatInterval)
   const deadMillis = Duration.toMillis(options.deadTimeout)
@@ -219,7 +257,7 @@ export const serveSession = Effect.fnUntraced(function*<E, R>(
       if (now - activity.lastSent >= heartbeatMillis) {
         activity.lastSent = now
         // never wait here: a full queue means the connection is busy anyway
-        Queue.offerUnsafe(slots, PING)
+        Queue.offerUnsafe(yield* getSlots, PING)
       }
       const next = Math.min(
         activity.lastReceived + deadMillis,
@@ -230,24 +268,47 @@ export const serveSession = Effect.fnUntraced(function*<E, R>(
     }
   })
 
-  const writerFiber = yield* Effect.forkIn(writer, handlers)
+  const readerFiber = yield* Effect.forkChild(reader, { startImmediately: true })
+  readerFiber.addObserver(settle)
+  const watchdogFiber = yield* Effect.forkChild(watchdog, { startImmediately: true })
+  watchdogFiber.addObserver(settle)
+  let drainingFiber: Fiber.Fiber<void> | undefined
+  let stopListening: (() => void) | undefined
+  const onDrained = () => settle(DRAINED)
+  if (options.onDraining !== undefined) {
+    stopListening = options.onDraining(onDrained)
+  } else {
+    drainingFiber = yield* Effect.forkChild(options.draining, { startImmediately: true })
+    drainingFiber.addObserver((exit) => {
+      if (Exit.isSuccess(exit)) onDrained()
+    })
+  }
+
   // However the session ends, the writer stops before the handler fibers are
   // interrupted: a reply must never follow a request that got none, or the
   // peer would pair replies with the wrong requests.
   return yield* Effect.gen(function*() {
-    // one race of four (four fibers, where nested `raceFirst`s fork six)
-    const outcome = yield* Effect.raceAllFirst([
-      reader,
-      Effect.as(options.draining, "drained" as const),
-      watchdog,
-      Effect.andThen(Fiber.join(writerFiber), Effect.succeed("closed" as const))
-    ])
+    const outcome = yield* Effect.exit(Deferred.await(done))
+    // the other contenders stop, as the losers of a race would
+    yield* Fiber.interrupt(readerFiber)
+    yield* Fiber.interrupt(watchdogFiber)
+    if (drainingFiber !== undefined) yield* Fiber.interrupt(drainingFiber)
     // No more requests: send the replies already owed, then end. The peer may
     // be gone already, so a failure to deliver them is not the session's error.
-    yield* Queue.end(slots)
-    yield* Fiber.join(writerFiber).pipe(
-      Effect.catchCause((cause) => Effect.logDebug("replies owed at the end of the session were not delivered", cause))
-    )
-    return outcome
-  }).pipe(Effect.onExit(() => Fiber.interrupt(writerFiber)))
-}, Effect.scoped)
+    if (slots !== undefined) yield* Queue.end(slots)
+    if (writerFiber !== undefined) {
+      yield* Fiber.join(writerFiber).pipe(
+        Effect.catchCause((cause) => Effect.logDebug("replies owed at the end of the session were not delivered", cause))
+      )
+    }
+    return yield* outcome
+  }).pipe(Effect.onExit((exit) =>
+    Effect.suspend(() => {
+      stopListening?.()
+      const fibers: Array<Fiber.Fiber<unknown, unknown>> = [readerFiber, watchdogFiber]
+      if (drainingFiber !== undefined) fibers.push(drainingFiber)
+      if (writerFiber !== undefined) fibers.push(writerFiber)
+      return Effect.andThen(Fiber.interruptAll(fibers), handlers === undefined ? Effect.void : Scope.close(handlers, exit))
+    })
+  ))
+})
