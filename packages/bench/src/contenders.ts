@@ -110,20 +110,24 @@ export const packageMissing = (name: string): string | undefined => {
 
 /**
  * The library's secure stack (X25519 handshake + XChaCha20-Poly1305) over TCP
- * with the given crypto implementation.
+ * or a Unix socket, with the given crypto implementation.
  *
  * @category library
  * @since 0.1.0
  */
-export const secure = (crypto: "sodium" | "node" | "noble"): Runner.Contender => {
+export const secure = (crypto: "sodium" | "node" | "noble", transport: "tcp" | "unix" = "tcp"): Runner.Contender => {
   const server = Path.join(Runner.srcDir, "secure", "server.ts")
   const driver = Path.join(Runner.srcDir, "secure", "driver.ts")
+  const overUnix = transport === "unix"
   return {
-    id: `np-secure-${crypto}`,
-    label: `network-protocol secure (${crypto})`,
+    id: overUnix ? `np-secure-unix-${crypto}` : `np-secure-${crypto}`,
+    label: overUnix ? `network-protocol secure Unix socket (${crypto})` : `network-protocol secure (${crypto})`,
     kind: "library",
-    transport: "tcp",
-    server: () => ({ script: server, args: ["--crypto", crypto] }),
+    transport,
+    server: (context) => ({
+      script: server,
+      args: overUnix ? ["--crypto", crypto, "--unix", context.unixPath(`np-secure-${crypto}`)] : ["--crypto", crypto]
+    }),
     client: () => ({ driver, options: { crypto } }),
     unavailable: async () =>
       fileMissing(server) ?? fileMissing(driver) ?? (crypto === "sodium" ? packageMissing("sodium-native") : undefined)
@@ -144,7 +148,12 @@ export const baselines: ReadonlyArray<Runner.Contender> = [tcp, unix, tls]
  * @category contenders
  * @since 0.1.0
  */
-export const library: ReadonlyArray<Runner.Contender> = [secure("sodium"), secure("node"), secure("noble")]
+export const library: ReadonlyArray<Runner.Contender> = [
+  secure("sodium"),
+  secure("sodium", "unix"),
+  secure("node"),
+  secure("noble")
+]
 
 /**
  * Every contender, in report order.
