@@ -16,18 +16,8 @@ import { x25519 as nobleX25519 } from "@noble/curves/ed25519.js"
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js"
 import * as Layer from "effect/Layer"
 import * as Crypto from "./Crypto.ts"
+import { checkLength, isZero } from "./internal/bytes.ts"
 
-const checkLength = (what: string, bytes: Uint8Array, expected: number): void => {
-  if (bytes.length !== expected) {
-    throw new RangeError(`${what} must be ${expected} bytes, got ${bytes.length}`)
-  }
-}
-
-const isZero = (bytes: Uint8Array): boolean => {
-  let acc = 0
-  for (let i = 0; i < bytes.length; i++) acc |= bytes[i]
-  return acc === 0
-}
 
 // getRandomValues fills at most 65536 bytes per call (Web Crypto quota).
 const RANDOM_CHUNK = 65536

@@ -35,6 +35,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as NodeCrypto from "node:crypto"
 import * as Crypto from "./Crypto.ts"
+import { checkLength, isZero } from "./internal/bytes.ts"
 
 /**
  * The default of {@link Options.nativeThreshold}: `0`, every message goes to
@@ -64,17 +65,6 @@ export interface Options {
 // helpers
 // ---------------------------------------------------------------------------
 
-const checkLength = (what: string, bytes: Uint8Array, expected: number): void => {
-  if (bytes.length !== expected) {
-    throw new RangeError(`${what} must be ${expected} bytes, got ${bytes.length}`)
-  }
-}
-
-const isZero = (bytes: Uint8Array): boolean => {
-  let acc = 0
-  for (let i = 0; i < bytes.length; i++) acc |= bytes[i]
-  return acc === 0
-}
 
 /** A Buffer view of `bytes`, no copy. */
 const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)

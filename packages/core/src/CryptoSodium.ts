@@ -31,6 +31,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { createRequire } from "node:module"
 import * as Crypto from "./Crypto.ts"
+import { checkLength, isZero } from "./internal/bytes.ts"
 import * as CryptoNode from "./CryptoNode.ts"
 
 /**
@@ -83,17 +84,6 @@ const isSodiumNative = (u: unknown): u is SodiumNative => {
     typeof record.crypto_hash_sha256_STATEBYTES === "number"
 }
 
-const checkLength = (what: string, bytes: Uint8Array, expected: number): void => {
-  if (bytes.length !== expected) {
-    throw new RangeError(`${what} must be ${expected} bytes, got ${bytes.length}`)
-  }
-}
-
-const isZero = (bytes: Uint8Array): boolean => {
-  let acc = 0
-  for (let i = 0; i < bytes.length; i++) acc |= bytes[i]
-  return acc === 0
-}
 
 const SHA256_SCRATCH = 1024
 // V8 keeps typed arrays of up to 64 bytes inside its heap and must move them

@@ -59,3 +59,26 @@ export const allocExact = (size: number): Uint8Array => {
   const buffer = NodeBuffer.allocUnsafeSlow(size)
   return new Uint8Array(buffer.buffer, buffer.byteOffset, size)
 }
+
+/**
+ * Throws a `RangeError` unless `bytes` has exactly `expected` bytes (a
+ * programming error: wrong key, nonce or output size).
+ *
+ * @internal
+ */
+export const checkLength = (what: string, bytes: Uint8Array, expected: number): void => {
+  if (bytes.length !== expected) {
+    throw new RangeError(`${what} must be ${expected} bytes, got ${bytes.length}`)
+  }
+}
+
+/**
+ * Whether every byte is zero, in time independent of where a non-zero byte is.
+ *
+ * @internal
+ */
+export const isZero = (bytes: Uint8Array): boolean => {
+  let acc = 0
+  for (let i = 0; i < bytes.length; i++) acc |= bytes[i]
+  return acc === 0
+}
