@@ -60,9 +60,9 @@ import * as Pipeable from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
-import * as NodeCrypto from "node:crypto"
 import type * as Compression from "./Compression.ts"
 import * as Crypto from "./Crypto.ts"
+import { equalConstantTime } from "./internal/bytes.ts"
 import * as Handshake from "./Handshake.ts"
 import * as Identity from "./Identity.ts"
 import * as Message from "./Message.ts"
@@ -453,7 +453,6 @@ const copy = (bytes: Uint8Array, start: number = 0, end: number = bytes.length):
 const header = (flagBits: number, compressionByte: number): Uint8Array =>
   new Uint8Array([MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], VERSION, flagBits, compressionByte, 0])
 
-const equal = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && NodeCrypto.timingSafeEqual(a, b)
 
 const HMAC_BLOCK = 64
 
@@ -750,7 +749,7 @@ class Client implements ClientHandshake {
     if (Result.isFailure(parsed)) return this.failWith(parsed.failure)
     const { extension, message } = parsed.success
     if (message._tag !== "SecureHandshakeResponse") return this.fail(Handshake.errors.unexpectedResponse)
-    if (!equal(message.nonceVerification, this.crypto.sha256(clientNonce))) {
+    if (!equalConstantTime(message.nonceVerification, this.crypto.sha256(clientNonce))) {
       return this.fail(Handshake.errors.serverVerification)
     }
     const pins = Identity.pinFingerprints(this.options.pin)
@@ -779,7 +778,7 @@ class Client implements ClientHandshake {
       wipeSchedule(schedule)
       return this.fail(detail)
     }
-    if (!equal(extension.finished, hmac(this.crypto, schedule.serverFinishedKey, th2))) return failing(errors.serverFinished)
+    if (!equalConstantTime(extension.finished, hmac(this.crypto, schedule.serverFinishedKey, th2))) return failing(errors.serverFinished)
     const identity = extension.identity
     if (pins.success.length > 0) {
       if (identity === undefined) return failing(errors.serverIdentityMissing)
@@ -961,7 +960,7 @@ class Server implements ServerHandshake {
     if (Result.isFailure(parsed)) return this.failWith(parsed.failure)
     const { extension, message } = parsed.success
     if (message._tag !== "SecureHandshakeConfirm") return this.fail(Handshake.errors.unexpectedConfirm)
-    if (!equal(message.nonceVerification, this.crypto.sha256(pending.serverNonce))) {
+    if (!equalConstantTime(message.nonceVerification, this.crypto.sha256(pending.serverNonce))) {
       return this.fail(Handshake.errors.clientVerification)
     }
     if (extension === undefined) return this.fail(errors.clientFinishMissing)
@@ -970,7 +969,7 @@ class Server implements ServerHandshake {
       pending.responsePayload,
       payload.subarray(0, extension.coreLength)
     ])
-    if (!equal(extension.finished, hmac(this.crypto, pending.schedule.clientFinishedKey, th3))) {
+    if (!equalConstantTime(extension.finished, hmac(this.crypto, pending.schedule.clientFinishedKey, th3))) {
       return this.fail(errors.clientFinished)
     }
     const trusted = Identity.pinFingerprints(this.options.trustedClients)

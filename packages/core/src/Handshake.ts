@@ -49,6 +49,7 @@ import * as Predicate from "effect/Predicate"
 import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import * as Crypto from "./Crypto.ts"
+import { equalConstantTime } from "./internal/bytes.ts"
 import * as Message from "./Message.ts"
 import * as ProtocolError from "./ProtocolError.ts"
 import * as ReplayCache from "./ReplayCache.ts"
@@ -259,14 +260,6 @@ const checkFixed = (what: string, bytes: Uint8Array, size: number): Uint8Array =
   return bytes.slice()
 }
 
-/** Constant-time equality of two byte arrays. */
-const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => {
-  if (a.length !== b.length) return false
-  let diff = 0
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i]
-  return diff === 0
-}
-
 /** SHA-256(shared ‖ "client_nonce" ‖ cn ‖ "server_nonce" ‖ sn), wiping `shared`. */
 const deriveAndWipe = (
   crypto: Crypto.Crypto["Service"],
@@ -332,7 +325,7 @@ class Client implements ClientHandshake {
       return failure(this.phase === "Initial" ? errors.clientNonceNotFound : errors.clientSecretNotFound)
     }
     if (response._tag !== "SecureHandshakeResponse") return this.fail(errors.unexpectedResponse)
-    if (!equalBytes(response.nonceVerification, this.crypto.sha256(clientNonce))) {
+    if (!equalConstantTime(response.nonceVerification, this.crypto.sha256(clientNonce))) {
       return this.fail(errors.serverVerification)
     }
     const shared = this.crypto.x25519(secretKey, response.pubKey)
@@ -428,7 +421,7 @@ class Server implements ServerHandshake {
       return failure(this.phase === "AwaitingInit" ? errors.serverNonceNotFound : errors.serverSecretNotFound)
     }
     if (confirm._tag !== "SecureHandshakeConfirm") return this.fail(errors.unexpectedConfirm)
-    if (!equalBytes(confirm.nonceVerification, this.crypto.sha256(serverNonce))) {
+    if (!equalConstantTime(confirm.nonceVerification, this.crypto.sha256(serverNonce))) {
       return this.fail(errors.clientVerification)
     }
     // Ownership of the key passes to the caller.

@@ -82,3 +82,15 @@ export const isZero = (bytes: Uint8Array): boolean => {
   for (let i = 0; i < bytes.length; i++) acc |= bytes[i]
   return acc === 0
 }
+
+/**
+ * Constant-time equality of two byte arrays (their lengths are not secret).
+ *
+ * @internal
+ */
+export const equalConstantTime = (a: Uint8Array, b: Uint8Array): boolean => {
+  if (a.length !== b.length) return false
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i]
+  return diff === 0
+}
