@@ -194,6 +194,33 @@ export const withAttributes: {
 )
 
 /**
+ * A context with `attributes` added to its metric attributes: what
+ * {@link withAttributes} does, for code that builds a fiber's context itself
+ * (e.g. with `Effect.updateContext`).
+ *
+ * @category attributes
+ * @since 0.1.0
+ */
+export const addAttributes = <R>(context: Context.Context<R>, attributes: Attributes): Context.Context<R> => {
+  const current = Context.get(context, Metric.CurrentMetricAttributes)
+  // One merged object per pair, shared by every fiber that adds the same
+  // attributes: a metric resolves its series once per attributes object.
+  let merged = mergedAttributes.get(current)
+  if (merged === undefined) {
+    merged = new WeakMap()
+    mergedAttributes.set(current, merged)
+  }
+  let result = merged.get(attributes)
+  if (result === undefined) {
+    result = mergeAttributes(current, attributes)
+    merged.set(attributes, result)
+  }
+  return Context.add(context, Metric.CurrentMetricAttributes, result)
+}
+
+const mergedAttributes = new WeakMap<object, WeakMap<Attributes, Metric.Metric.AttributeSet>>()
+
+/**
  * A layer adding metric attributes to everything built on top of it.
  *
  * @category attributes
@@ -350,10 +377,20 @@ export const trackHandshake = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Ef
  * @since 0.1.0
  */
 export const messagesSent = (count: number, bytes: number): Effect.Effect<void> =>
-  record((context) => {
-    add(m.messagesSent, count, context)
-    add(m.bytesSent, bytes, context)
-  })
+  record((context) => messagesSentUnsafe(context, count, bytes))
+
+/**
+ * {@link messagesSent} outside an effect, with the context (metric registry,
+ * attributes) of the fiber it belongs to: for code driven by socket events.
+ *
+ * @category recorders
+ * @since 0.1.0
+ */
+export const messagesSentUnsafe = (context: Context.Context<never>, count: number, bytes: number): void => {
+  startTime(context)
+  add(m.messagesSent, count, context)
+  add(m.bytesSent, bytes, context)
+}
 
 /**
  * Records one sent message of `bytes` bytes.
@@ -372,10 +409,20 @@ export const messageSent = (bytes: number): Effect.Effect<void> => messagesSent(
  * @since 0.1.0
  */
 export const messagesReceived = (count: number, bytes: number): Effect.Effect<void> =>
-  record((context) => {
-    add(m.messagesReceived, count, context)
-    add(m.bytesReceived, bytes, context)
-  })
+  record((context) => messagesReceivedUnsafe(context, count, bytes))
+
+/**
+ * {@link messagesReceived} outside an effect, with the context of the fiber it
+ * belongs to: for code driven by socket events.
+ *
+ * @category recorders
+ * @since 0.1.0
+ */
+export const messagesReceivedUnsafe = (context: Context.Context<never>, count: number, bytes: number): void => {
+  startTime(context)
+  add(m.messagesReceived, count, context)
+  add(m.bytesReceived, bytes, context)
+}
 
 /**
  * Records one received message of `bytes` bytes.

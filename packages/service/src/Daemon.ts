@@ -56,7 +56,8 @@ import * as Tls from "@network-protocol/transport/Tls"
 import * as Unix from "@network-protocol/transport/Unix"
 import * as Dispatcher from "./Dispatcher.ts"
 import * as ExtendedSession from "./ExtendedSession.ts"
-import { serveSession } from "./internal/serveSession.ts"
+import { type DrainGroup, type Drainable, type Outcome, serveSession } from "./internal/serveSession.ts"
+import * as Watchdog from "./internal/watchdog.ts"
 import * as Session from "./Session.ts"
 
 /**
@@ -201,27 +202,30 @@ export const make = Effect.fnUntraced(function*<E = never, R = never>(
   const draining = yield* Deferred.make<void>()
   const drained = yield* Deferred.make<void>()
   let active = 0
-  // sessions waiting for draining, signalled without a fiber each
-  const drainListeners = new Set<() => void>()
-  const onDraining = (signal: () => void): () => void => {
-    if (Deferred.isDoneUnsafe(draining)) {
-      signal()
-      return () => {}
-    }
-    drainListeners.add(signal)
-    return () => {
-      drainListeners.delete(signal)
+  // one timer for the heartbeats and timeouts of every session
+  const watchdog = Watchdog.make()
+  yield* Effect.forkScoped(watchdog.run)
+  // sessions to drain when shutting down, told without a fiber each
+  const drainingSessions = new Set<Drainable>()
+  const drainGroup: DrainGroup = {
+    add: (session) => {
+      if (Deferred.isDoneUnsafe(draining)) session.drain()
+      else drainingSessions.add(session)
+    },
+    remove: (session) => {
+      drainingSessions.delete(session)
     }
   }
 
   const serveOptions = {
+    watchdog,
     dispatcher,
     backpressureLimit: config.backpressure_limit,
     heartbeatInterval: config.heartbeat_interval,
     deadTimeout: Duration.times(config.heartbeat_interval, 4),
     idleTimeout: options.idleTimeout === undefined ? undefined : Duration.fromInputUnsafe(options.idleTimeout),
     draining: Deferred.await(draining),
-    onDraining
+    drainGroup
   }
 
   const handshakeTimeout = ProtocolError.make(
@@ -246,45 +250,49 @@ export const make = Effect.fnUntraced(function*<E = never, R = never>(
       if (active === 0 && Deferred.isDoneUnsafe(draining)) Deferred.doneUnsafe(drained, Effect.void)
     })
   )
-  const onError = (cause: Cause.Cause<unknown>) =>
-    Effect.andThen(Metrics.connectionError, Effect.logDebug("connection ended with an error", cause))
-  const logAnnotations = (connection: Connection.Connection) => ({
-    peer: connection.info.remoteAddress,
-    transport
+  const onEnded = (connection: Connection.Connection) => ({
+    onFailure: (cause: Cause.Cause<unknown>) =>
+      Effect.andThen(
+        Metrics.connectionError,
+        Effect.annotateLogs(Effect.logDebug("connection ended with an error", cause), logAnnotations(connection))
+      ),
+    onSuccess: (outcome: Outcome) =>
+      Effect.annotateLogs(Effect.logDebug(`session ended: ${outcome}`), logAnnotations(connection))
   })
+  const logAnnotations = (connection: Connection.Connection) => ({ peer: connection.info.remoteAddress, transport })
+  const serve = (session: Session.Session) => serveSession(session, serveOptions)
+  const openAndServe = (connection: Connection.Connection) =>
+    Effect.andThen(Metrics.connectionOpened, Effect.flatMap(openSession(connection), serve))
 
-  // Runs in the connection's scope (the session's finalizers go there): no
-  // scope of its own, one finalizer for the connection count.
-  const serve = (connection: Connection.Connection) =>
-    Effect.gen(function*() {
-      const session = yield* openSession(connection)
-      const outcome = yield* serveSession(session, serveOptions)
-      yield* Effect.logDebug(`session ended: ${outcome}`)
-    })
-
+  // A connection's fiber waits for the whole life of its session: few frames,
+  // and the context it inherits from the server (log annotations with the
+  // peer are added where logs are written: `serveSession`, `onEnded`). The
+  // session's finalizers go to the connection's scope.
   const handle = (connection: Connection.Connection) =>
     Effect.suspend(() => {
       if (Deferred.isDoneUnsafe(draining)) return connection.close
       active++
-      return Effect.andThen(Metrics.connectionOpened, Effect.ensuring(serve(connection), onClosed))
-    }).pipe(
-      Effect.catchCause(onError),
-      Effect.annotateLogs(logAnnotations(connection)),
-      Metrics.withAttributes(serverAttributes[transport])
-    )
+      // built when run: the frames that stay for the session's life must not
+      // hold the handshake's effects
+      return Effect.suspend(() => openAndServe(connection)).pipe(
+        Effect.matchCauseEffect(onEnded(connection)),
+        Effect.ensuring(onClosed)
+      )
+    })
 
   const server = yield* listen(listenOn, {
     maxConnections: config.max_connections,
     maxPayloadSize: options.maxPayloadSize,
     backlog: options.backlog
   })
-  yield* Effect.forkScoped(server.run(handle))
+  // the metric attributes are the same for every connection: set once, inherited
+  yield* Effect.forkScoped(Metrics.withAttributes(server.run(handle), serverAttributes[transport]))
 
   const shutdown = Effect.gen(function*() {
     if (!(yield* Deferred.succeed(draining, undefined))) return yield* Deferred.await(drained)
-    const listeners = Array.from(drainListeners)
-    drainListeners.clear()
-    for (let i = 0; i < listeners.length; i++) listeners[i]()
+    const sessions = Array.from(drainingSessions)
+    drainingSessions.clear()
+    for (let i = 0; i < sessions.length; i++) sessions[i].drain()
     if (active === 0) yield* Deferred.succeed(drained, undefined)
     yield* Deferred.await(drained).pipe(Effect.timeoutOrElse({
       duration: config.shutdown_timeout,

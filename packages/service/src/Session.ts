@@ -14,13 +14,13 @@ import type * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
-import type * as Crypto from "@network-protocol/core/Crypto"
+import * as Crypto from "@network-protocol/core/Crypto"
 import * as Handshake from "@network-protocol/core/Handshake"
 import type * as Message from "@network-protocol/core/Message"
 import * as MessageCodec from "@network-protocol/core/MessageCodec"
 import * as Packet from "@network-protocol/core/Packet"
 import * as ProtocolError from "@network-protocol/core/ProtocolError"
-import type * as ReplayCache from "@network-protocol/core/ReplayCache"
+import * as ReplayCache from "@network-protocol/core/ReplayCache"
 import * as SecureChannel from "@network-protocol/core/SecureChannel"
 import type * as Connection from "@network-protocol/transport/Connection"
 import * as SealedSession from "./internal/sealedSession.ts"
@@ -92,12 +92,20 @@ export const secureServer = Effect.fnUntraced(function*(
   options?: Handshake.ServerOptions
 ): Effect.fn.Return<Session, ProtocolError.ProtocolError, Crypto.Crypto | ReplayCache.ReplayCache | Scope.Scope> {
   const reader = SealedSession.packetReader(connection)
-  const handshake = yield* Handshake.makeServer(options)
-  const init = yield* decodeHandshake(yield* reader.next)
-  const response = yield* Handshake.respond(handshake, init)
-  yield* connection.send([Packet.make(yield* encode(response))])
-  const confirm = yield* decodeHandshake(yield* reader.next)
-  const key = yield* Handshake.finish(handshake, confirm)
+  const crypto = yield* Crypto.Crypto
+  const cache = yield* ReplayCache.ReplayCache
+  // the handshake's secrets are wiped as soon as it is over, not when the connection ends
+  const key = yield* Effect.acquireUseRelease(
+    Effect.sync(() => Handshake.makeServerUnsafe(crypto, cache, options)),
+    Effect.fnUntraced(function*(handshake) {
+      const init = yield* decodeHandshake(yield* reader.next)
+      const response = yield* Handshake.respond(handshake, init)
+      yield* connection.send([Packet.make(yield* encode(response))])
+      const confirm = yield* decodeHandshake(yield* reader.next)
+      return yield* Handshake.finish(handshake, confirm)
+    }),
+    (handshake) => Effect.sync(handshake.destroy)
+  )
   const channel = yield* SecureChannel.make(key)
   key.fill(0)
   return SealedSession.fromSealer(connection, channel, reader.drain(), "secure")
@@ -118,12 +126,20 @@ export const secureClient = Effect.fnUntraced(function*(
   options?: Handshake.ClientOptions
 ): Effect.fn.Return<Session, ProtocolError.ProtocolError, Crypto.Crypto | Scope.Scope> {
   const reader = SealedSession.packetReader(connection)
-  const handshake = yield* Handshake.makeClient(options)
-  const init = yield* Handshake.init(handshake)
-  yield* connection.send([Packet.make(yield* encode(init))])
-  const response = yield* decodeHandshake(yield* reader.next)
-  const { confirm, sessionKey } = yield* Handshake.confirm(handshake, response)
-  yield* connection.send([Packet.make(yield* encode(confirm))])
+  const crypto = yield* Crypto.Crypto
+  // the handshake's secrets are wiped as soon as it is over, not when the connection ends
+  const sessionKey = yield* Effect.acquireUseRelease(
+    Effect.sync(() => Handshake.makeClientUnsafe(crypto, options)),
+    Effect.fnUntraced(function*(handshake) {
+      const init = yield* Handshake.init(handshake)
+      yield* connection.send([Packet.make(yield* encode(init))])
+      const response = yield* decodeHandshake(yield* reader.next)
+      const { confirm, sessionKey } = yield* Handshake.confirm(handshake, response)
+      yield* connection.send([Packet.make(yield* encode(confirm))])
+      return sessionKey
+    }),
+    (handshake) => Effect.sync(handshake.destroy)
+  )
   const channel = yield* SecureChannel.make(sessionKey)
   sessionKey.fill(0)
   return SealedSession.fromSealer(connection, channel, reader.drain(), "secure")
@@ -152,22 +168,39 @@ export const plain = (connection: Connection.Connection): Session => {
   }
   const receive: Effect.Effect<Arr.NonEmptyReadonlyArray<Message.Message>, ProtocolError.ProtocolError> = Effect
     .flatMap(Effect.suspend(() => connection.receive), decodeAll)
-  return {
+  const session: Session = {
     receive,
     send: (messages) =>
       Effect.suspend(() => {
         const packets: Array<Packet.Packet> = []
         for (let i = 0; i < messages.length; i++) {
-          const encoded = MessageCodec.encode(messages[i])
+          const encoded = encodePlain(messages[i])
           if (Result.isFailure(encoded)) return Effect.fail(encoded.failure)
-          packets.push(Packet.make(encoded.success))
+          packets.push(encoded.success)
         }
         return connection.send(packets as unknown as Arr.NonEmptyReadonlyArray<Packet.Packet>)
       }),
     info: { ...infoOf(connection), profile: "plain" },
     close: connection.close
   }
+  return SealedSession.withWire(session, connection, (push) => ({
+    push,
+    open: openPlain,
+    seal: encodePlain,
+    takePending: () => []
+  }))
 }
+
+const skipped = Result.succeed(undefined)
+
+/** A plain payload's message; one that does not decode is skipped, as the crate's TLS daemon does. */
+const openPlain = (packet: Packet.Packet): Result.Result<Message.Message | undefined, ProtocolError.ProtocolError> => {
+  const decoded = MessageCodec.decode(packet.payload)
+  return Result.isSuccess(decoded) ? decoded : skipped
+}
+
+const encodePlain = (message: Message.Message): Result.Result<Packet.Packet, ProtocolError.ProtocolError> =>
+  Result.map(MessageCodec.encode(message), Packet.make)
 
 const infoOf = (connection: Connection.Connection) => ({
   transport: connection.info.transport,

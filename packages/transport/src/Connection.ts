@@ -77,6 +77,56 @@ export interface Connection {
 }
 
 /**
+ * Receives what a connection reads, in push mode (see {@link Push}).
+ *
+ * @category low level
+ * @since 0.1.0
+ */
+export interface Sink {
+  /** A non-empty batch of decoded packets; the array now belongs to the sink. */
+  onPackets(packets: Arr.NonEmptyReadonlyArray<Packet.Packet>): void
+  /** The end of the input, once: `ConnectionClosed` for a clean end, else the failure. */
+  onEnd(error: ProtocolError.ProtocolError): void
+  /** The socket can take more after a `write` that returned `false`. */
+  onDrain(): void
+}
+
+/**
+ * The push side of a connection over a Node socket: packets are handed to a
+ * {@link Sink} from the socket's events, with no fiber waiting on `receive`.
+ * The daemon serves sessions this way, so an idle connection holds no fiber.
+ *
+ * **Details**
+ *
+ * - `attach` starts reading into the sink; packets decoded earlier are
+ *   delivered at once. A connection has one reader: after `attach`, do not
+ *   call `receive`.
+ * - `pause` / `resume` stop and restart reading (backpressure: a paused
+ *   socket closes the peer's TCP window).
+ * - `write` writes a batch at once, as `send` does, and returns `true` when
+ *   the socket took it, `false` when it must drain first (the sink's
+ *   `onDrain` follows), or the error, without writing anything.
+ *
+ * @category low level
+ * @since 0.1.0
+ */
+export interface Push {
+  attach(sink: Sink): void
+  pause(): void
+  resume(): void
+  write(packets: Arr.NonEmptyReadonlyArray<Packet.Packet>): ProtocolError.ProtocolError | boolean
+}
+
+/**
+ * The push side of a connection made by this package over a Node socket
+ * (TCP, Unix socket, TLS), `undefined` for other connections.
+ *
+ * @category low level
+ * @since 0.1.0
+ */
+export const push: (connection: Connection) => Push | undefined = internal.push
+
+/**
  * The kind of byte stream under a connection. `"socket"` is any Effect
  * `Socket` framed with `fromSocket`.
  *
@@ -163,9 +213,8 @@ export const isConnection = (u: unknown): u is Connection => Predicate.hasProper
  *
  * **Details**
  *
- * Reading uses `NodeSocket.fromDuplex` from `@effect/platform-node`, so the
- * socket is paused and read on demand. The socket must not be read by anyone
- * else.
+ * The socket is paused and read on demand (`receive`), or pushed to a sink
+ * (`push`). The socket must not be read by anyone else.
  *
  * @category constructors
  * @since 0.1.0

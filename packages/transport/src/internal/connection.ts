@@ -63,7 +63,21 @@ interface SocketState {
   released: boolean
 }
 
-const states = new WeakMap<Net.Socket, SocketState>()
+const kState: unique symbol = Symbol.for("network-protocol/transport/SocketState")
+
+interface GuardedSocket extends Net.Socket {
+  [kState]?: SocketState | undefined
+}
+
+// shared by every socket (`this` is the socket): no closure per socket
+function rememberError(this: GuardedSocket, error: Error): void {
+  const state = this[kState]
+  if (state !== undefined && state.error === undefined) state.error = error
+}
+function markReleased(this: GuardedSocket): void {
+  const state = this[kState]
+  if (state !== undefined) state.released = true
+}
 
 /**
  * Keeps an `error` listener on a socket for its whole life (an unhandled
@@ -74,22 +88,18 @@ const states = new WeakMap<Net.Socket, SocketState>()
  * @internal
  */
 export const guard = (socket: Net.Socket): void => {
-  if (states.has(socket)) return
-  const state: SocketState = { error: undefined, released: false }
-  states.set(socket, state)
-  socket.on("error", (error) => {
-    state.error ??= error
-  })
-  socket.once("close", () => {
-    state.released = true
-  })
+  const guarded: GuardedSocket = socket
+  if (guarded[kState] !== undefined) return
+  guarded[kState] = { error: undefined, released: false }
+  socket.on("error", rememberError)
+  socket.on("close", markReleased)
 }
 
 /** @internal */
-export const lastError = (socket: Net.Socket): Error | undefined => states.get(socket)?.error
+export const lastError = (socket: Net.Socket): Error | undefined => (socket as GuardedSocket)[kState]?.error
 
 /** Whether a guarded socket has emitted `close` (its handle is released). @internal */
-export const isReleased = (socket: Net.Socket): boolean => states.get(socket)?.released === true
+export const isReleased = (socket: Net.Socket): boolean => (socket as GuardedSocket)[kState]?.released === true
 
 const formatAddress = (address: string | undefined, port: number | undefined): string => {
   if (address === undefined) return ""
@@ -228,22 +238,53 @@ export interface NodeOptions extends Connection.Options {
   readonly info: Connection.Info
 }
 
+type Batch = Arr.NonEmptyReadonlyArray<Packet.Packet>
+type ResumeReceive = (effect: Effect.Effect<Batch, ProtocolError.ProtocolError>) => void
+type ResumeDrain = (effect: Effect.Effect<void, ProtocolError.ProtocolError>) => void
+
+const kConnection: unique symbol = Symbol.for("network-protocol/transport/NodeConnection")
+
+interface TaggedSocket extends Net.Socket {
+  [kConnection]?: NodeConnection | undefined
+}
+
+// Socket listeners shared by every connection: Node calls them with the
+// socket as `this`, so a connection costs no closure per listener.
+function onSocketData(this: TaggedSocket, chunk: Buffer): void {
+  this[kConnection]?.onData(chunk)
+}
+function onSocketEnd(this: TaggedSocket): void {
+  this[kConnection]?.onEnd()
+}
+function onSocketError(this: TaggedSocket, error: Error): void {
+  this[kConnection]?.onError(error)
+}
+function onSocketClose(this: TaggedSocket): void {
+  this[kConnection]?.onClose()
+}
+function onSocketDrain(this: TaggedSocket): void {
+  this[kConnection]?.onDrain()
+}
+
 /**
- * A framed connection over a connected Node socket, owned by the current
- * scope: closing the scope flushes what `send` queued and destroys the socket,
- * waiting for it to be gone.
+ * A framed connection over a connected Node socket, owned by the scope it was
+ * made in (see {@link fromNodeSocket}). One object per connection, with no
+ * closure per socket listener: an idle connection costs little more than its
+ * socket.
  *
- * **Reading.** The socket's `data` events feed the frame decoder directly and
- * a waiting `receive` is resumed from the event itself, with no `readable` /
- * `read()` round and no extra tick in between. The socket flows only while
- * someone is waiting: a `data` event that finds nobody waiting pauses it, and
- * the decoded packets wait for the next `receive`, which resumes the socket
- * once they are handed out. So at most one read chunk is held beyond what
- * was asked for, and a slow reader closes the peer's TCP window as before.
+ * **Reading**, in one of two modes:
+ *
+ * - *pull* (`receive`): the socket's `data` events feed the frame decoder
+ *   directly and a waiting `receive` is resumed from the event itself. The
+ *   socket flows only while someone is waiting: a `data` event that finds
+ *   nobody waiting pauses it, and the decoded packets wait for the next
+ *   `receive`, which resumes the socket. So at most one read chunk is held
+ *   beyond what was asked for, and a slow reader closes the peer's TCP window.
+ * - *push* (`attach`, see `Connection.Push`): every decoded batch is handed to
+ *   the sink from the `data` event; the sink pauses and resumes reading.
  *
  * **Writing.** One write per `send`, waiting for `drain` when Node's buffer
- * is over its high-water mark; every sender waiting for `drain` shares one set
- * of socket listeners. A batch is copied into one buffer (as
+ * is over its high-water mark. A batch is copied into one buffer (as
  * `PacketCodec.encodeAll` does), except payloads of {@link ZERO_COPY_MIN} bytes
  * or more, which are written without a copy after their header, the whole
  * batch going out in one corked `writev`: such a payload must not be modified
@@ -252,219 +293,320 @@ export interface NodeOptions extends Connection.Options {
  *
  * @internal
  */
-export const fromNodeSocket = Effect.fnUntraced(function*(socket: Net.Socket, options: NodeOptions) {
-  guard(socket)
-  const closeTimeout = options.closeTimeout ?? defaultCloseTimeout
-  const maxPayloadSize = options.maxPayloadSize ?? Packet.MAX_PAYLOAD_SIZE
-  const decoder = PacketCodec.makeDecoder({ maxPayloadSize })
-  let closing = false
-  let failure: ProtocolError.ProtocolError | undefined
-  if (socket.destroyed) {
-    // closed (reset) before anyone read from it
-    const error = lastError(socket)
-    failure = error === undefined ? Errors.connectionClosed : Errors.fromNode("read failed", error)
+export class NodeConnection implements Connection.Connection, Connection.Push {
+  readonly [TypeId] = TypeId
+  readonly info: Connection.Info
+  private readonly socket: TaggedSocket
+  private readonly decoder: PacketCodec.PacketDecoder
+  private readonly maxPayloadSize: number
+  private readonly closeTimeout: Duration.Input
+  private closing = false
+  private detached = false
+  private failure: ProtocolError.ProtocolError | undefined = undefined
+  /** Decoded packets not handed out yet (pull mode). */
+  private ready: Array<Packet.Packet> = []
+  private waiter: ResumeReceive | undefined = undefined
+  private sink: Connection.Sink | undefined = undefined
+  private sinkEnded = false
+  private pushPaused = false
+  /** Senders waiting for `drain` (pull mode). */
+  private drainWaiters: Array<ResumeDrain> | undefined = undefined
+  private receiveEffect: Effect.Effect<Batch, ProtocolError.ProtocolError> | undefined = undefined
+  private cancelWaitEffect: Effect.Effect<void> | undefined = undefined
+
+  constructor(socket: Net.Socket, options: NodeOptions) {
+    this.socket = socket
+    this.info = options.info
+    this.closeTimeout = options.closeTimeout ?? defaultCloseTimeout
+    this.maxPayloadSize = options.maxPayloadSize ?? Packet.MAX_PAYLOAD_SIZE
+    this.decoder = PacketCodec.makeDecoder({ maxPayloadSize: this.maxPayloadSize })
+    if (socket.destroyed) {
+      // closed (reset) before anyone read from it
+      const error = lastError(socket)
+      this.failure = error === undefined ? Errors.connectionClosed : Errors.fromNode("read failed", error)
+    }
+    this.socket[kConnection] = this
+    socket.on("data", onSocketData)
+    socket.on("end", onSocketEnd)
+    socket.on("error", onSocketError)
+    socket.on("close", onSocketClose)
+    socket.on("drain", onSocketDrain)
   }
 
   // ---------------------------------------------------------------------------
-  // reading
+  // socket events
   // ---------------------------------------------------------------------------
-
-  type Resume = (effect: Effect.Effect<Arr.NonEmptyReadonlyArray<Packet.Packet>, ProtocolError.ProtocolError>) => void
-  /** Decoded packets not handed out yet. */
-  let ready: Array<Packet.Packet> = []
-  let waiter: Resume | undefined
-  let detached = false
 
   /** How the stream ended, once it did: bytes of a partial frame make it an `Io` reason. */
-  const endFailure = (): ProtocolError.ProtocolError =>
-    !closing && decoder.buffered > 0 ? Errors.truncated(decoder.buffered) : Errors.connectionClosed
-
-  /** Hands what is there (packets first, then the failure) to a waiting `receive`. */
-  const notify = (): void => {
-    const resume = waiter
-    if (resume === undefined) return
-    if (ready.length > 0) {
-      const packets = ready
-      ready = []
-      waiter = undefined
-      resume(Effect.succeed(packets as unknown as Arr.NonEmptyReadonlyArray<Packet.Packet>))
-    } else if (failure !== undefined) {
-      waiter = undefined
-      resume(Effect.fail(failure))
-    }
+  private endFailure(): ProtocolError.ProtocolError {
+    return !this.closing && this.decoder.buffered > 0 ? Errors.truncated(this.decoder.buffered) : Errors.connectionClosed
   }
 
-  const onData = (chunk: Buffer): void => {
-    if (closing || failure !== undefined) return
-    const error = decoder.feed(chunk, ready)
+  onData(chunk: Buffer): void {
+    if (this.closing || this.failure !== undefined) return
+    const error = this.decoder.feed(chunk, this.ready)
     if (error !== undefined) {
       // a peer that does not speak the protocol: drop it now, read no more
-      failure = error
-      socket.destroy()
+      this.failure = error
+      this.socket.destroy()
     }
-    notify()
+    if (this.sink !== undefined) return this.deliver()
+    this.notify()
     // nobody is waiting (the consumer is busy): stop reading until it asks again
-    if (waiter === undefined && failure === undefined && ready.length > 0) socket.pause()
+    if (this.waiter === undefined && this.failure === undefined && this.ready.length > 0) this.socket.pause()
   }
-  const onEnd = (): void => {
-    failure ??= endFailure()
-    notify()
+  onEnd(): void {
+    this.failure ??= this.endFailure()
+    this.settle()
   }
-  const onError = (error: Error): void => {
-    failure ??= closing ? Errors.connectionClosed : Errors.fromNode("read failed", error)
-    notify()
+  onError(error: Error): void {
+    this.failure ??= this.closing ? Errors.connectionClosed : Errors.fromNode("read failed", error)
+    this.settle()
   }
-  const onClose = (): void => {
-    failure ??= endFailure()
-    notify()
+  onClose(): void {
+    this.failure ??= this.endFailure()
+    this.settle()
+    if (this.drainWaiters !== undefined) this.settleDrain(Effect.fail(this.writeFailure()))
   }
-  socket.on("data", onData)
-  socket.on("end", onEnd)
-  socket.on("error", onError)
-  socket.on("close", onClose)
+  onDrain(): void {
+    if (this.drainWaiters !== undefined) this.settleDrain(Effect.void)
+    this.sink?.onDrain()
+  }
 
-  const scope = yield* Effect.scope
-  yield* Scope.addFinalizer(scope, closeSocket(socket, false, closeTimeout))
-  // runs first (finalizers run in reverse order): a `receive` still waiting fails
-  yield* Scope.addFinalizer(
-    scope,
-    Effect.sync(() => {
-      detached = true
-      failure ??= Errors.connectionClosed
-      ready = []
-      notify()
-      socket.off("data", onData)
-      socket.off("end", onEnd)
-      socket.off("error", onError)
-      socket.off("close", onClose)
-    })
-  )
+  private settle(): void {
+    if (this.sink !== undefined) this.deliver()
+    else this.notify()
+  }
 
-  const cancelWait = Effect.sync(() => {
-    // single consumer: the waiter being cancelled is the current one
-    waiter = undefined
-  })
+  // ---------------------------------------------------------------------------
+  // pull mode
+  // ---------------------------------------------------------------------------
+
+  /** Hands what is there (packets first, then the failure) to a waiting `receive`. */
+  private notify(): void {
+    const resume = this.waiter
+    if (resume === undefined) return
+    if (this.ready.length > 0) {
+      const packets = this.ready
+      this.ready = []
+      this.waiter = undefined
+      resume(Effect.succeed(packets as unknown as Batch))
+    } else if (this.failure !== undefined) {
+      this.waiter = undefined
+      resume(Effect.fail(this.failure))
+    }
+  }
+
   // One primitive per call: answered at once when something is there,
   // otherwise resumed by `notify` from a socket event.
-  const receive = Effect.callback<Arr.NonEmptyReadonlyArray<Packet.Packet>, ProtocolError.ProtocolError>((resume) => {
-    if (closing) return resume(Effect.fail(failure ?? Errors.connectionClosed))
-    if (ready.length > 0) {
-      const packets = ready
-      ready = []
-      return resume(Effect.succeed(packets as unknown as Arr.NonEmptyReadonlyArray<Packet.Packet>))
+  private register(resume: ResumeReceive): Effect.Effect<void> | undefined {
+    if (this.closing) {
+      resume(Effect.fail(this.failure ?? Errors.connectionClosed))
+      return undefined
     }
-    if (failure !== undefined) return resume(Effect.fail(failure))
-    waiter = resume
-    if (socket.isPaused() && !detached) socket.resume()
-    return cancelWait
-  })
+    if (this.ready.length > 0) {
+      const packets = this.ready
+      this.ready = []
+      resume(Effect.succeed(packets as unknown as Batch))
+      return undefined
+    }
+    if (this.failure !== undefined) {
+      resume(Effect.fail(this.failure))
+      return undefined
+    }
+    this.waiter = resume
+    if (this.socket.isPaused() && !this.detached) this.socket.resume()
+    // single consumer: the waiter being cancelled is the current one
+    return this.cancelWaitEffect ??= Effect.sync(() => {
+      this.waiter = undefined
+    })
+  }
+
+  get receive(): Effect.Effect<Batch, ProtocolError.ProtocolError> {
+    return this.receiveEffect ??= Effect.callback<Batch, ProtocolError.ProtocolError>((resume) => this.register(resume))
+  }
+
+  // ---------------------------------------------------------------------------
+  // push mode
+  // ---------------------------------------------------------------------------
+
+  /** Hands decoded packets, then the end, to the sink. */
+  private deliver(): void {
+    const sink = this.sink
+    if (sink === undefined || this.sinkEnded) return
+    if (this.ready.length > 0) {
+      const packets = this.ready
+      this.ready = []
+      sink.onPackets(packets as unknown as Batch)
+    }
+    if (this.failure !== undefined && !this.sinkEnded && this.sink === sink) {
+      this.sinkEnded = true
+      sink.onEnd(this.failure)
+    }
+  }
+
+  attach(sink: Connection.Sink): void {
+    if (this.sink !== undefined || this.waiter !== undefined) throw new Error("the connection already has a reader")
+    this.sink = sink
+    // nobody pulls any more
+    this.receiveEffect = undefined
+    this.cancelWaitEffect = undefined
+    this.deliver()
+    if (!this.pushPaused && !this.detached && !this.sinkEnded && this.socket.isPaused()) this.socket.resume()
+  }
+  pause(): void {
+    this.pushPaused = true
+    if (!this.detached) this.socket.pause()
+  }
+  resume(): void {
+    this.pushPaused = false
+    if (!this.detached && this.failure === undefined) this.socket.resume()
+  }
 
   // ---------------------------------------------------------------------------
   // writing
   // ---------------------------------------------------------------------------
 
-  const writeFailure = (cause?: unknown): ProtocolError.ProtocolError => {
-    if (closing) return Errors.connectionClosed
-    const error = cause ?? lastError(socket)
+  private writeFailure(cause?: unknown): ProtocolError.ProtocolError {
+    if (this.closing) return Errors.connectionClosed
+    const error = cause ?? lastError(this.socket)
     return error === undefined ? Errors.connectionClosed : Errors.fromNode("write failed", error)
   }
-  /** Senders waiting for `drain`, resumed together by one set of listeners. */
-  let drainWaiters: Array<(effect: Effect.Effect<void, ProtocolError.ProtocolError>) => void> = []
-  const settleDrain = (effect: Effect.Effect<void, ProtocolError.ProtocolError>): void => {
-    socket.off("drain", onDrain)
-    socket.off("close", onDrainClose)
-    socket.off("error", onDrainError)
-    const waiting = drainWaiters
-    drainWaiters = []
+
+  private settleDrain(effect: Effect.Effect<void, ProtocolError.ProtocolError>): void {
+    const waiting = this.drainWaiters
+    if (waiting === undefined) return
+    this.drainWaiters = undefined
     for (let i = 0; i < waiting.length; i++) waiting[i](effect)
   }
-  const onDrain = () => settleDrain(Effect.void)
-  const onDrainClose = () => settleDrain(Effect.fail(writeFailure()))
-  const onDrainError = (error: Error) => settleDrain(Effect.fail(writeFailure(error)))
-  const awaitDrain = Effect.callback<void, ProtocolError.ProtocolError>((resume) => {
-    if (socket.destroyed) return resume(Effect.fail(writeFailure()))
-    if (!socket.writableNeedDrain) return resume(Effect.void)
-    if (drainWaiters.length === 0) {
-      socket.on("drain", onDrain)
-      socket.on("close", onDrainClose)
-      socket.on("error", onDrainError)
-    }
-    drainWaiters.push(resume)
-    return Effect.sync(() => {
-      const index = drainWaiters.indexOf(resume)
-      if (index < 0) return
-      drainWaiters.splice(index, 1)
-      if (drainWaiters.length === 0) {
-        socket.off("drain", onDrain)
-        socket.off("close", onDrainClose)
-        socket.off("error", onDrainError)
-      }
-    })
-  })
+
   /**
    * Writes a batch holding payloads of {@link ZERO_COPY_MIN} bytes or more:
    * small packets are still copied together, each big payload is written as
    * it is after its own header, all in one corked `writev`.
    */
-  const writeLarge = (packets: Arr.NonEmptyReadonlyArray<Packet.Packet>): boolean => {
+  private writeLarge(packets: Batch): void {
+    const socket = this.socket
     socket.cork()
     try {
       let run = 0
-      const flushRun = (end: number) => {
-        if (run < end) socket.write(frameAll(packets, run, end))
-      }
       for (let i = 0; i < packets.length; i++) {
         const payload = packets[i].payload
         if (payload.length < ZERO_COPY_MIN) continue
-        flushRun(i)
+        if (run < i) socket.write(frameAll(packets, run, i))
         run = i + 1
         const header = Buffer.allocUnsafe(Packet.HEADER_SIZE)
         Packet.writeHeader(header, 0, payload.length)
         socket.write(header)
         socket.write(payload)
       }
-      flushRun(packets.length)
+      if (run < packets.length) socket.write(frameAll(packets, run, packets.length))
     } finally {
       socket.uncork()
     }
+  }
+
+  write(packets: Batch): ProtocolError.ProtocolError | boolean {
+    const socket = this.socket
+    if (this.closing || socket.destroyed || socket.writableEnded) return this.writeFailure()
+    let large = false
+    for (let i = 0; i < packets.length; i++) {
+      const size = packets[i].payload.length
+      if (size > this.maxPayloadSize) return ProtocolError.make(new ProtocolError.OversizedPacket({ size }))
+      if (size >= ZERO_COPY_MIN) large = true
+    }
+    try {
+      if (large) this.writeLarge(packets)
+      else socket.write(frameAll(packets, 0, packets.length))
+    } catch (cause) {
+      return this.writeFailure(cause)
+    }
     return !socket.writableNeedDrain
   }
-  const send = (
-    packets: Arr.NonEmptyReadonlyArray<Packet.Packet>
-  ): Effect.Effect<void, ProtocolError.ProtocolError> =>
-    Effect.suspend(() => {
-      if (closing || socket.destroyed || socket.writableEnded) return Effect.fail(writeFailure())
-      let large = false
-      for (let i = 0; i < packets.length; i++) {
-        const size = packets[i].payload.length
-        if (size > maxPayloadSize) return Effect.fail(ProtocolError.make(new ProtocolError.OversizedPacket({ size })))
-        if (size >= ZERO_COPY_MIN) large = true
-      }
-      try {
-        const flushed = large ? writeLarge(packets) : socket.write(frameAll(packets, 0, packets.length))
-        return flushed ? Effect.void : awaitDrain
-      } catch (cause) {
-        return Effect.fail(writeFailure(cause))
-      }
-    })
 
-  const close = Effect.suspend(() => {
-    if (closing) return Effect.void
-    closing = true
-    failure ??= Errors.connectionClosed
-    ready = []
-    notify()
-    return closeSocket(socket, true, closeTimeout)
+  private awaitDrain(resume: ResumeDrain): Effect.Effect<void> | undefined {
+    if (this.socket.destroyed || !this.socket.writableNeedDrain) {
+      resume(this.socket.destroyed ? Effect.fail(this.writeFailure()) : Effect.void)
+      return undefined
+    }
+    const waiting = this.drainWaiters ??= []
+    waiting.push(resume)
+    return Effect.sync(() => {
+      const index = waiting.indexOf(resume)
+      if (index >= 0) waiting.splice(index, 1)
+    })
+  }
+
+  send(packets: Batch): Effect.Effect<void, ProtocolError.ProtocolError> {
+    return Effect.suspend(() => {
+      const written = this.write(packets)
+      if (written === true) return Effect.void
+      if (written === false) {
+        return Effect.callback<void, ProtocolError.ProtocolError>((resume) => this.awaitDrain(resume))
+      }
+      return Effect.fail(written)
+    })
+  }
+
+  // ---------------------------------------------------------------------------
+  // closing
+  // ---------------------------------------------------------------------------
+
+  get close(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.closing) return Effect.void
+      this.closing = true
+      this.failure ??= Errors.connectionClosed
+      this.ready = []
+      this.settle()
+      return closeSocket(this.socket, true, this.closeTimeout)
+    })
+  }
+
+  /** The scope's finalizer: a `receive` still waiting fails, then the socket is released. */
+  get release(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.detached = true
+      this.failure ??= Errors.connectionClosed
+      this.ready = []
+      this.settle()
+      const socket = this.socket
+      socket.off("data", onSocketData)
+      socket.off("end", onSocketEnd)
+      socket.off("error", onSocketError)
+      socket.off("close", onSocketClose)
+      socket.off("drain", onSocketDrain)
+      this.settleDrain(Effect.fail(this.writeFailure()))
+      socket[kConnection] = undefined
+      return closeSocket(socket, false, this.closeTimeout)
+    })
+  }
+}
+
+/**
+ * A framed connection over a connected Node socket, owned by the current
+ * scope: closing the scope flushes what `send` queued and destroys the socket,
+ * waiting for it to be gone. See {@link NodeConnection}.
+ *
+ * @internal
+ */
+export const fromNodeSocket = (
+  socket: Net.Socket,
+  options: NodeOptions
+): Effect.Effect<Connection.Connection, never, Scope.Scope> =>
+  Effect.suspend(() => {
+    guard(socket)
+    const connection = new NodeConnection(socket, options)
+    return Effect.as(Effect.addFinalizer(() => connection.release), connection)
   })
 
-  return {
-    [TypeId]: TypeId,
-    receive,
-    send,
-    info: options.info,
-    close
-  } satisfies Connection.Connection as Connection.Connection
-})
+/**
+ * The push side of a connection, when it has one (see `Connection.Push`).
+ *
+ * @internal
+ */
+export const push = (connection: Connection.Connection): Connection.Push | undefined =>
+  connection instanceof NodeConnection ? connection : undefined
 
 const textEncoder = new TextEncoder()
 

@@ -45,6 +45,20 @@ const reportFailure = (cause: Cause.Cause<unknown>): Effect.Effect<void> =>
     ? Effect.logError("connection handler died", cause)
     : Effect.logDebug("connection handler failed", cause)
 
+const kTracked: unique symbol = Symbol.for("network-protocol/transport/TrackedBy")
+
+interface TrackedSocket extends Net.Socket {
+  [kTracked]?: { readonly accepted: Set<Net.Socket>; readonly pending: Set<Net.Socket> } | undefined
+}
+
+// shared by every socket (`this` is the socket): no closure per connection
+function untrack(this: TrackedSocket): void {
+  const sets = this[kTracked]
+  if (sets === undefined) return
+  sets.accepted.delete(this)
+  sets.pending.delete(this)
+}
+
 /**
  * Listens and returns the server. Closing the scope stops accepting, destroys
  * every accepted socket and waits for the listener and the sockets to be gone.
@@ -58,16 +72,17 @@ export const make = Effect.fnUntraced(function*(config: Config) {
   const accepted = new Set<Net.Socket>()
   /** Ready sockets that arrived while no `run` was active. */
   const pending = new Set<Net.Socket>()
+  const sets = { accepted, pending }
   const queue = (socket: Net.Socket) => {
     pending.add(socket)
-    socket.once("close", () => pending.delete(socket))
   }
   let onReady: (socket: Net.Socket) => void = queue
 
-  const track = (socket: Net.Socket) => {
+  const track = (socket: TrackedSocket) => {
     InternalConnection.guard(socket)
     accepted.add(socket)
-    socket.once("close", () => accepted.delete(socket))
+    socket[kTracked] = sets
+    socket.on("close", untrack)
   }
   server.on("connection", (socket: Net.Socket) => {
     track(socket)
