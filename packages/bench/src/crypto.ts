@@ -10,14 +10,25 @@
  * per-round ratios to the `noble` provider, which is more trustworthy than
  * comparing absolute numbers on a noisy machine.
  *
+ * It then sweeps the two routes of the default provider's XChaCha20-Poly1305
+ * against each other — libsodium alone and OpenSSL (`CryptoNode.aead`) —
+ * from 1 KiB to 1 MiB, seal (into a preallocated `out`, as the secure channel
+ * does) and open measured separately, and prints the thresholds that fit the
+ * measured ratios best next to the sizes from which the default provider
+ * switches to OpenSSL (`CryptoSodium.DEFAULT_BULK_THRESHOLDS`). The 64 KiB
+ * summary line compares the default provider with `sodium-native` kept to
+ * libsodium for every size (the `libsodium only` contender).
+ *
  * Usage: `node packages/bench/src/crypto.ts [--quick]` (Node 24 runs the
- * TypeScript directly). A full run takes about 25 s, `--quick` about 7 s; a
- * hard deadline keeps either under 60 s.
+ * TypeScript directly). A full run takes about 60 s, `--quick` about 17 s; a
+ * hard deadline keeps either under 90 s.
  *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
 import * as Crypto from "../../core/src/Crypto.ts"
+import * as CryptoNode from "../../core/src/CryptoNode.ts"
+import * as CryptoSodium from "../../core/src/CryptoSodium.ts"
 
 type Provider = Crypto.Crypto["Service"]
 
@@ -25,6 +36,9 @@ interface Settings {
   readonly rounds: number
   readonly roundMs: number
   readonly warmupMs: number
+  /** Rounds and milliseconds per round of the crossover sweep. */
+  readonly sweepRounds: number
+  readonly sweepMs: number
 }
 
 interface Case {
@@ -42,7 +56,7 @@ interface Row {
   readonly ratio: number | undefined
 }
 
-const HARD_DEADLINE_MS = 55_000
+const HARD_DEADLINE_MS = 85_000
 
 const median = (values: ReadonlyArray<number>): number => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -198,14 +212,132 @@ const printCase = (testCase: Case, rows: ReadonlyArray<Row>): void => {
   }
 }
 
+/** The name of the contender that is `sodium-native` kept to libsodium for every size. */
+const LIBSODIUM_ONLY = "libsodium only"
+
+/** The plaintext sizes of the crossover sweep. */
+const SWEEP_SIZES: ReadonlyArray<number> = [1, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256, 1024].map((k) => k * 1024)
+
+interface SweepRow {
+  readonly size: number
+  /** MB/s of libsodium and OpenSSL, and the median of the per-round OpenSSL/libsodium ratios. */
+  readonly seal: { readonly sodium: number; readonly openSsl: number; readonly ratio: number }
+  readonly open: { readonly sodium: number; readonly openSsl: number; readonly ratio: number }
+}
+
+/**
+ * Seal (into a preallocated `out`) and open of `size` bytes by both routes,
+ * interleaved in a rotating order; MB/s medians and median per-round ratios.
+ */
+const sweepSize = (sodium: Crypto.Aead, openSsl: Crypto.Aead, size: number, settings: Settings): SweepRow => {
+  const plaintext = new Uint8Array(size).map((_, i) => i * 7)
+  const out = new Uint8Array(size + Crypto.TAG_SIZE)
+  const sealed = sodium.seal(NONCE, plaintext)
+  const sealWith = (aead: Crypto.Aead) => () => {
+    aead.seal(NONCE, plaintext, undefined, out)
+  }
+  const openWith = (aead: Crypto.Aead) => () => {
+    if (aead.open(NONCE, sealed) === undefined) throw new Error("open failed")
+  }
+  const runs = [sealWith(sodium), sealWith(openSsl), openWith(sodium), openWith(openSsl)]
+  for (const run of runs) measure(run, 1, settings.sweepMs / 2)
+  const rates: Array<Array<number>> = runs.map(() => [])
+  const sealRatios: Array<number> = []
+  const openRatios: Array<number> = []
+  for (let round = 0; round < settings.sweepRounds; round++) {
+    const roundRates = new Array<number>(runs.length).fill(0)
+    for (let k = 0; k < runs.length; k++) {
+      const index = (round + k) % runs.length
+      roundRates[index] = measure(runs[index], 1, settings.sweepMs)
+    }
+    for (let i = 0; i < runs.length; i++) rates[i].push(roundRates[i])
+    sealRatios.push(roundRates[1] / roundRates[0])
+    openRatios.push(roundRates[3] / roundRates[2])
+  }
+  const mbs = (i: number): number => median(rates[i]) * size / 1e6
+  return {
+    size,
+    seal: { sodium: mbs(0), openSsl: mbs(1), ratio: median(sealRatios) },
+    open: { sodium: mbs(2), openSsl: mbs(3), ratio: median(openRatios) }
+  }
+}
+
+/**
+ * The swept size that is the best threshold for these measurements: the one
+ * maximizing the summed log-ratio of the sizes it sends to OpenSSL (so one
+ * noisy size does not move it far); `undefined` when OpenSSL should take none.
+ */
+const bestThreshold = (rows: ReadonlyArray<SweepRow>, ratio: (row: SweepRow) => number): number | undefined => {
+  let best: number | undefined
+  let bestGain = 0
+  let gain = 0
+  for (let i = rows.length - 1; i >= 0; i--) {
+    gain += Math.log(ratio(rows[i]))
+    if (gain > bestGain) {
+      bestGain = gain
+      best = rows[i].size
+    }
+  }
+  return best
+}
+
+const runSweep = (libsodium: Provider | undefined, settings: Settings, deadline: number): void => {
+  if (libsodium === undefined || !CryptoNode.isAeadSupported()) {
+    console.log("\n(crossover sweep skipped: sodium-native or node:crypto chacha20-poly1305 unavailable)")
+    return
+  }
+  const sodium = libsodium.aead(KEY)
+  const openSsl = CryptoNode.aead(KEY)
+  const thresholds = CryptoSodium.DEFAULT_BULK_THRESHOLDS
+  const route = (size: number, threshold: number): string => size >= threshold ? "OpenSSL" : "sodium"
+  console.log(
+    `\nsodium-native routes, XChaCha20-Poly1305 MB/s (${settings.sweepRounds} interleaved rounds × ` +
+      `${settings.sweepMs} ms, medians; ×: OpenSSL / libsodium, median of per-round ratios)`
+  )
+  console.log(
+    `  ${padLeft("size", 8)}${padLeft("seal lib", 10)}${padLeft("OpenSSL", 9)}${padLeft("×", 6)}` +
+      `${padLeft("open lib", 10)}${padLeft("OpenSSL", 9)}${padLeft("×", 6)}  default seal / open`
+  )
+  const rows: Array<SweepRow> = []
+  for (const size of SWEEP_SIZES) {
+    if (performance.now() >= deadline) {
+      console.log(`  (deadline reached at ${formatSize(size)})`)
+      break
+    }
+    const row = sweepSize(sodium, openSsl, size, settings)
+    rows.push(row)
+    console.log(
+      `  ${padLeft(formatSize(size), 8)}${padLeft(row.seal.sodium.toFixed(0), 10)}` +
+        `${padLeft(row.seal.openSsl.toFixed(0), 9)}${padLeft(row.seal.ratio.toFixed(2), 6)}` +
+        `${padLeft(row.open.sodium.toFixed(0), 10)}${padLeft(row.open.openSsl.toFixed(0), 9)}` +
+        `${padLeft(row.open.ratio.toFixed(2), 6)}  ${route(size, thresholds.seal)} / ${route(size, thresholds.open)}`
+    )
+  }
+  const at = (size: number | undefined): string => size === undefined ? "never" : formatSize(size)
+  console.log(
+    `  best threshold for this run's ratios: seal ${at(bestThreshold(rows, (row) => row.seal.ratio))}, ` +
+      `open ${at(bestThreshold(rows, (row) => row.open.ratio))} (noisy: compare several runs)`
+  )
+  console.log(
+    `  the default switches to OpenSSL at: seal ${formatSize(thresholds.seal)}, open ${formatSize(thresholds.open)}`
+  )
+}
+
 const main = async (): Promise<void> => {
   const quick = process.argv.includes("--quick")
   const settings: Settings = quick
-    ? { rounds: 3, roundMs: 80, warmupMs: 40 }
-    : { rounds: 5, roundMs: 200, warmupMs: 100 }
+    ? { rounds: 3, roundMs: 80, warmupMs: 40, sweepRounds: 3, sweepMs: 40 }
+    : { rounds: 5, roundMs: 200, warmupMs: 100, sweepRounds: 7, sweepMs: 60 }
   const deadline = performance.now() + HARD_DEADLINE_MS
-  const providers = await Effect.runPromise(Crypto.available)
+  const available = await Effect.runPromise(Crypto.available)
   const defaultProvider = await Effect.runPromise(Crypto.makeDefault)
+  const libsodiumOnly = await Effect.runPromise(
+    Effect.option(CryptoSodium.load("sodium-native", { bulkThreshold: Infinity }))
+  )
+  const libsodium = libsodiumOnly._tag === "Some"
+    ? Crypto.Crypto.of({ ...libsodiumOnly.value, name: LIBSODIUM_ONLY })
+    : undefined
+  const providers = libsodium === undefined ? available : [...available, libsodium]
   crossCheck(providers)
   console.log(
     `Crypto providers: ${providers.map((p) => p.name).join(", ")} (default: ${defaultProvider.name}); ` +
@@ -236,9 +368,21 @@ const main = async (): Promise<void> => {
   const handshake = ratioOf(handshakeCase)
   const verdict = (ratio: number | undefined, target: number): string =>
     ratio === undefined ? "not measured" : `${ratio.toFixed(1)}× (target ≥ ${target}×: ${ratio >= target ? "met" : "MISSED"})`
+  const rateOf = (testCase: Case, name: string): number | undefined =>
+    results.get(testCase)?.find((row) => row.provider === name)?.rate
+  const bulk = cases[2]
+  const bulkDefault = rateOf(bulk, defaultProvider.name)
+  const bulkLibsodium = rateOf(bulk, LIBSODIUM_ONLY)
   console.log(`\nDefault provider ${defaultProvider.name} vs noble:`)
   console.log(`  seal+open 64 B: ${verdict(small, 8)}`)
   console.log(`  handshake sides/s: ${verdict(handshake, 10)}`)
+  if (bulkDefault !== undefined && bulkLibsodium !== undefined) {
+    console.log(
+      `  seal+open 64 KiB: ${(bulkDefault * bulk.bytes / 1e6).toFixed(0)} MB/s ` +
+        `(libsodium alone ${(bulkLibsodium * bulk.bytes / 1e6).toFixed(0)} MB/s)`
+    )
+  }
+  runSweep(libsodium, settings, deadline)
 }
 
 await main()

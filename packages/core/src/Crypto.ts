@@ -11,8 +11,8 @@
  * Implementations (all byte-identical, checked against the shared vectors):
  *
  * - `CryptoSodium` — `sodium-native` (libsodium), an optional native
- *   dependency; the fastest. Messages of 32 KiB and more go to OpenSSL, which
- *   is faster at bulk.
+ *   dependency; the fastest. Large messages go to OpenSSL (the `CryptoNode`
+ *   cipher), which is faster at bulk: sealed from 64 KiB, opened from 16 KiB.
  * - `CryptoNode` — `node:crypto` (OpenSSL): X25519, SHA-256, and
  *   XChaCha20-Poly1305 as a hand-written HChaCha20 plus OpenSSL's
  *   ChaCha20-Poly1305; random bytes from a pool.

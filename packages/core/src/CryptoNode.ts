@@ -35,7 +35,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as NodeCrypto from "node:crypto"
 import * as Crypto from "./Crypto.ts"
-import { checkLength, isZero } from "./internal/bytes.ts"
+import { allocExact, checkLength, isZero } from "./internal/bytes.ts"
 
 /**
  * The default of {@link Options.nativeThreshold}: `0`, every message goes to
@@ -244,7 +244,7 @@ const makeAead = (nativeThreshold: number) => (key: Uint8Array): Crypto.Aead => 
     if (aad !== undefined) cipher.setAAD(aad, { plaintextLength: length })
     const ciphertext = cipher.update(plaintext)
     const tail = cipher.final()
-    const result = out ?? new Uint8Array(length + Crypto.TAG_SIZE)
+    const result = out ?? allocExact(length + Crypto.TAG_SIZE)
     result.set(ciphertext, 0)
     if (tail.length > 0) result.set(tail, ciphertext.length)
     result.set(cipher.getAuthTag(), length)

@@ -5,14 +5,18 @@
  * 20–30× for X25519.
  *
  * - XChaCha20-Poly1305: `crypto_aead_xchacha20poly1305_ietf_encrypt` /
- *   `_decrypt`, writing straight into the caller's `out` when given. Messages
- *   of {@link Options.bulkThreshold} bytes and more (default
- *   {@link DEFAULT_BULK_THRESHOLD}, 32 KiB) go to OpenSSL through
- *   `CryptoNode.aead` instead when `node:crypto` has ChaCha20-Poly1305:
- *   libsodium's fixed cost per message is far lower, but OpenSSL's bulk
- *   ChaCha20-Poly1305 is faster (measured on Node 24: OpenSSL 0.5× of
- *   libsodium at 4 KiB, 1.0× at 16 KiB, 1.1× at 32 KiB, 1.25× at 64 KiB and
- *   1.5× at 1 MiB). The bytes are the same either way.
+ *   `_decrypt`, writing straight into the caller's `out` when given. Large
+ *   messages go to OpenSSL through `CryptoNode.aead` instead (when
+ *   `node:crypto` has ChaCha20-Poly1305): plaintexts of
+ *   {@link DEFAULT_BULK_THRESHOLDS} `seal` bytes (64 KiB) and more are sealed,
+ *   and of `open` bytes (16 KiB) and more opened, by OpenSSL. libsodium's
+ *   fixed cost per message is far lower (no cipher object, no subkey import),
+ *   but OpenSSL's ChaCha20-Poly1305 streams faster, so it wins from a
+ *   crossover size on, which is lower for opening: both produce an opened
+ *   plaintext in a fresh buffer, but libsodium seals straight into `out`
+ *   while OpenSSL (whose `update` always returns a new buffer) pays an
+ *   allocation and a copy. See {@link Options.bulkThreshold} for the measured
+ *   ratios. The bytes are the same either way.
  * - X25519: `crypto_scalarmult_base` / `crypto_scalarmult` (libsodium refuses
  *   the known low-order points and an all-zero result).
  * - SHA-256: `crypto_hash_sha256` (several parts are concatenated in a scratch
@@ -31,7 +35,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { createRequire } from "node:module"
 import * as Crypto from "./Crypto.ts"
-import { checkLength, isZero } from "./internal/bytes.ts"
+import { allocExact, checkLength, isZero } from "./internal/bytes.ts"
 import * as CryptoNode from "./CryptoNode.ts"
 
 /**
@@ -100,12 +104,28 @@ const SLAB_MAX = 1024
 const offHeap = (size: number): Uint8Array => new Uint8Array(new ArrayBuffer(size))
 
 /**
- * The default of {@link Options.bulkThreshold}: 32 KiB.
+ * The plaintext sizes from which {@link fromModule} hands messages to OpenSSL,
+ * one for sealing and one for opening: plaintexts of at least `seal` bytes are
+ * sealed, and of at least `open` bytes opened, by OpenSSL's
+ * ChaCha20-Poly1305 rather than libsodium. `Infinity` keeps that operation in
+ * libsodium, `0` sends every size to OpenSSL.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface BulkThresholds {
+  readonly seal: number
+  readonly open: number
+}
+
+/**
+ * The default {@link BulkThresholds}: sealing from 64 KiB, opening from
+ * 16 KiB (the measured crossovers, rounded up; see {@link Options.bulkThreshold}).
  *
  * @category constants
  * @since 0.1.0
  */
-export const DEFAULT_BULK_THRESHOLD = 32 * 1024
+export const DEFAULT_BULK_THRESHOLDS: BulkThresholds = { seal: 64 * 1024, open: 16 * 1024 }
 
 /**
  * Options of {@link fromModule} and {@link load}.
@@ -115,11 +135,26 @@ export const DEFAULT_BULK_THRESHOLD = 32 * 1024
  */
 export interface Options {
   /**
-   * Plaintexts of at least this many bytes are sealed and opened by OpenSSL
-   * (`node:crypto`) rather than libsodium; `Infinity` keeps everything in
-   * libsodium. Default {@link DEFAULT_BULK_THRESHOLD}.
+   * Where messages go to OpenSSL (`node:crypto`) rather than libsodium: one
+   * size for both operations, or one each ({@link BulkThresholds});
+   * `Infinity` keeps everything in libsodium. Default
+   * {@link DEFAULT_BULK_THRESHOLDS}.
+   *
+   * OpenSSL's speed over libsodium's, medians of per-round ratios of
+   * interleaved rounds (Node 24.21, OpenSSL 3.5, sodium-native 5.1, a noisy
+   * 2-vCPU x86-64 VM with AVX-512; rerun with `packages/bench/src/crypto.ts`):
+   *
+   * | plaintext      | 8 KiB | 12 KiB | 16 KiB | 32 KiB | 48 KiB | 64 KiB | 1 MiB |
+   * |----------------|-------|--------|--------|--------|--------|--------|-------|
+   * | seal into out  | 0.57  | 0.69   | 0.72   | 0.85   | 1.01   | 1.09   | 1.38  |
+   * | open           | 0.74  | 1.00   | 1.04   | 1.43   | 1.22   | 1.41   | 1.95  |
    */
-  readonly bulkThreshold?: number | undefined
+  readonly bulkThreshold?: number | BulkThresholds | undefined
+}
+
+const checkThreshold = (what: string, threshold: number): number => {
+  if (!(threshold >= 0)) throw new RangeError(`invalid bulkThreshold.${what}: ${threshold}`)
+  return threshold
 }
 
 /**
@@ -129,9 +164,11 @@ export interface Options {
  * @since 0.1.0
  */
 export const fromModule = (sodium: SodiumNative, options?: Options): Crypto.Crypto["Service"] => {
-  const requested = options?.bulkThreshold ?? DEFAULT_BULK_THRESHOLD
-  if (!(requested >= 0)) throw new RangeError(`invalid bulkThreshold: ${requested}`)
-  const bulkThreshold = requested === Infinity || !CryptoNode.isAeadSupported() ? Infinity : requested
+  const requested = options?.bulkThreshold ?? DEFAULT_BULK_THRESHOLDS
+  const bulk = typeof requested === "number" ? { seal: requested, open: requested } : requested
+  const openSslAead = CryptoNode.isAeadSupported()
+  const sealThreshold = openSslAead ? checkThreshold("seal", bulk.seal) : Infinity
+  const openThreshold = openSslAead ? checkThreshold("open", bulk.open) : Infinity
   const encrypt = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt
   const decrypt = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt
   // The pool is filled by OpenSSL's user-space CSPRNG: libsodium's
@@ -163,7 +200,7 @@ export const fromModule = (sodium: SodiumNative, options?: Options): Crypto.Cryp
   let slab = new Uint8Array(SLAB_SIZE)
   let slabOffset = 0
   const allocSealed = (length: number): Uint8Array => {
-    if (length > SLAB_MAX) return new Uint8Array(length)
+    if (length > SLAB_MAX) return allocExact(length)
     if (slabOffset + length > SLAB_SIZE) {
       slab = new Uint8Array(SLAB_SIZE)
       slabOffset = 0
@@ -178,11 +215,13 @@ export const fromModule = (sodium: SodiumNative, options?: Options): Crypto.Cryp
     // A private copy (outside the V8 heap): the caller may wipe or reuse its buffer.
     const ownKey = offHeap(Crypto.KEY_SIZE)
     ownKey.set(key)
-    const bulk = bulkThreshold === Infinity ? undefined : CryptoNode.aead(key)
+    // made with the first large message: most connections never need it
+    let openSsl: Crypto.Aead | undefined
+    const bulk = (): Crypto.Aead => openSsl ??= CryptoNode.aead(ownKey)
     return {
       seal(nonce, plaintext, aad, out) {
         const length = plaintext.length
-        if (bulk !== undefined && length >= bulkThreshold) return bulk.seal(nonce, plaintext, aad, out)
+        if (length >= sealThreshold) return bulk().seal(nonce, plaintext, aad, out)
         const npub = nonceOf(nonce)
         let result: Uint8Array
         if (out === undefined) {
@@ -197,11 +236,11 @@ export const fromModule = (sodium: SodiumNative, options?: Options): Crypto.Cryp
       },
       open(nonce, sealed, aad) {
         const length = sealed.length - Crypto.TAG_SIZE
-        if (bulk !== undefined && length >= bulkThreshold) return bulk.open(nonce, sealed, aad)
+        if (length >= openThreshold) return bulk().open(nonce, sealed, aad)
         const npub = nonceOf(nonce)
         if (length < 0) return undefined
         const input = small(sealed, inputScratch)
-        const target = length <= SMALL ? outputScratch.subarray(0, length) : new Uint8Array(length)
+        const target = length <= SMALL ? outputScratch.subarray(0, length) : allocExact(length)
         try {
           // sodium-native throws when the tag does not verify.
           decrypt(target, null, input, smallAad(aad), npub, ownKey)

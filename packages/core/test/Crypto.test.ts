@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as fc from "fast-check"
+import { createRequire } from "node:module"
 import * as Crypto from "../src/Crypto.ts"
 import * as CryptoNoble from "../src/CryptoNoble.ts"
 import * as CryptoNode from "../src/CryptoNode.ts"
@@ -618,4 +619,122 @@ describe("cross-provider", () => {
       { numRuns: 200 }
     )
   })
+})
+
+describe("sodium-native hybrid routing (libsodium below the bulk thresholds, OpenSSL from them)", () => {
+  const sodium = createRequire(import.meta.url)("sodium-native") as CryptoSodium.SodiumNative
+  const defaults = CryptoSodium.DEFAULT_BULK_THRESHOLDS
+  const key = prng(21).bytes(32)
+  const reference = CryptoNoble.make.aead(key)
+  const aads: ReadonlyArray<Uint8Array | undefined> = [undefined, utf8("header"), prng(22).bytes(100)]
+
+  /** `sodium-native` with its AEAD calls counted, to see which route a message took. */
+  const counting = () => {
+    const calls = { encrypt: 0, decrypt: 0 }
+    const module: CryptoSodium.SodiumNative = {
+      ...sodium,
+      crypto_aead_xchacha20poly1305_ietf_encrypt: (c, m, ad, nsec, npub, k) => {
+        calls.encrypt++
+        return sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(c, m, ad, nsec, npub, k)
+      },
+      crypto_aead_xchacha20poly1305_ietf_decrypt: (m, nsec, c, ad, npub, k) => {
+        calls.decrypt++
+        return sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(m, nsec, c, ad, npub, k)
+      }
+    }
+    return { calls, module }
+  }
+
+  /** Sizes around both thresholds, plus 0 B and 1 MiB. */
+  const sizesAround = (thresholds: CryptoSodium.BulkThresholds): ReadonlyArray<number> =>
+    [...new Set([0, 1 << 20, ...[thresholds.seal, thresholds.open].flatMap((t) => [t - 1, t, t + 1])])]
+      .filter((size) => size >= 0)
+      .sort((a, b) => a - b)
+
+  it("the default thresholds send bulk to OpenSSL, sealing from a larger size than opening", () => {
+    assert.isTrue(CryptoNode.isAeadSupported())
+    assert.isAbove(defaults.open, 1024)
+    assert.isAtLeast(defaults.seal, defaults.open)
+    assert.isBelow(defaults.seal, 1 << 20)
+  })
+
+  it("routes each operation by its own threshold", () => {
+    const { calls, module } = counting()
+    const aead = CryptoSodium.fromModule(module).aead(key)
+    const nonce = prng(23).bytes(24)
+    for (const size of sizesAround(defaults)) {
+      const plaintext = prng(size).bytes(size)
+      calls.encrypt = 0
+      calls.decrypt = 0
+      const sealed = aead.seal(nonce, plaintext)
+      const opened = must(aead.open(nonce, sealed), `${size} B`)
+      assert.strictEqual(opened.length, size)
+      assert.strictEqual(calls.encrypt, size >= defaults.seal ? 0 : 1, `seal of ${size} B`)
+      assert.strictEqual(calls.decrypt, size >= defaults.open ? 0 : 1, `open of ${size} B`)
+    }
+    // One number sets both; Infinity keeps everything in libsodium.
+    const both = counting()
+    const single = CryptoSodium.fromModule(both.module, { bulkThreshold: 100 }).aead(key)
+    single.open(nonce, single.seal(nonce, new Uint8Array(99)))
+    assert.deepStrictEqual(both.calls, { encrypt: 1, decrypt: 1 })
+    single.open(nonce, single.seal(nonce, new Uint8Array(100)))
+    assert.deepStrictEqual(both.calls, { encrypt: 1, decrypt: 1 })
+    const never = counting()
+    const libsodium = CryptoSodium.fromModule(never.module, { bulkThreshold: Infinity }).aead(key)
+    libsodium.open(nonce, libsodium.seal(nonce, new Uint8Array(1 << 20)))
+    assert.deepStrictEqual(never.calls, { encrypt: 1, decrypt: 1 })
+  })
+
+  it("rejects thresholds that are negative or not numbers (RangeError)", () => {
+    for (const bulkThreshold of [-1, Number.NaN, { seal: -1, open: 0 }, { seal: 0, open: Number.NaN }]) {
+      assert.throws(() => CryptoSodium.fromModule(sodium, { bulkThreshold }), RangeError)
+    }
+  })
+
+  for (const [label, thresholds] of [
+    ["default thresholds", defaults],
+    ["seal from 1000 B, open from 3000 B", { seal: 1000, open: 3000 }],
+    ["open from 1000 B, seal from 3000 B", { seal: 3000, open: 1000 }]
+  ] as const) {
+    const aead = CryptoSodium.fromModule(sodium, { bulkThreshold: thresholds }).aead(key)
+
+    it(`${label}: byte-identical to noble around the thresholds, with and without AAD`, () => {
+      const rand = prng(thresholds.seal ^ thresholds.open)
+      for (const size of sizesAround(thresholds)) {
+        const plaintext = rand.bytes(size)
+        for (const aad of aads) {
+          const nonce = rand.bytes(24)
+          const expected = reference.seal(nonce, plaintext, aad)
+          const what = `${size} B, AAD ${aad?.length ?? "none"}`
+          assert.isTrue(Buffer.from(aead.seal(nonce, plaintext, aad)).equals(Buffer.from(expected)), `seal ${what}`)
+          const out = new Uint8Array(size + Crypto.TAG_SIZE + 5).subarray(3, size + Crypto.TAG_SIZE + 3)
+          assert.strictEqual(aead.seal(nonce, plaintext, aad, out), out)
+          assert.isTrue(Buffer.from(out).equals(Buffer.from(expected)), `seal into out ${what}`)
+          assert.isTrue(Buffer.from(must(aead.open(nonce, expected, aad), what)).equals(Buffer.from(plaintext)))
+        }
+      }
+    })
+
+    it(`${label}: tampering, truncation and a wrong AAD are rejected on both routes`, () => {
+      const rand = prng(thresholds.seal + thresholds.open)
+      for (const size of sizesAround(thresholds)) {
+        const plaintext = rand.bytes(size)
+        const aad = size % 2 === 0 ? utf8("aad") : undefined
+        const nonce = rand.bytes(24)
+        const sealed = aead.seal(nonce, plaintext, aad)
+        const what = `${size} B`
+        if (size > 0) {
+          assert.isUndefined(aead.open(nonce, flipBit(sealed, 0), aad), `first ciphertext bit, ${what}`)
+          assert.isUndefined(aead.open(nonce, flipBit(sealed, 8 * (size - 1) + 7), aad), `last ciphertext bit, ${what}`)
+        }
+        assert.isUndefined(aead.open(nonce, flipBit(sealed, 8 * size + 5), aad), `tag bit, ${what}`)
+        assert.isUndefined(aead.open(nonce, sealed.subarray(0, sealed.length - 1), aad), `truncated by 1, ${what}`)
+        assert.isUndefined(aead.open(nonce, sealed.subarray(1), aad), `first byte cut, ${what}`)
+        assert.isUndefined(aead.open(nonce, sealed, utf8("other")), `wrong AAD, ${what}`)
+        assert.isUndefined(aead.open(flipBit(nonce, 100), sealed, aad), `wrong nonce, ${what}`)
+        // still opens untouched
+        assert.strictEqual(must(aead.open(nonce, sealed, aad), what).length, size)
+      }
+    })
+  }
 })

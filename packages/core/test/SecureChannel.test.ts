@@ -7,6 +7,7 @@ import * as Stream from "effect/Stream"
 import * as fc from "fast-check"
 import * as Crypto from "../src/Crypto.ts"
 import * as CryptoNoble from "../src/CryptoNoble.ts"
+import * as CryptoSodium from "../src/CryptoSodium.ts"
 import * as Message from "../src/Message.ts"
 import * as MessageCodec from "../src/MessageCodec.ts"
 import * as Packet from "../src/Packet.ts"
@@ -277,6 +278,29 @@ describe("SecureChannel nonces and providers", () => {
 })
 
 describe("SecureChannel buffers", () => {
+  it("frames around the default provider's bulk thresholds (libsodium / OpenSSL) are byte-identical to noble's", () => {
+    const hybrid = providers[0]
+    assert.strictEqual(hybrid.name, "sodium-native")
+    const { open, seal } = CryptoSodium.DEFAULT_BULK_THRESHOLDS
+    const overhead = Result.getOrThrow(MessageCodec.encode(Message.Custom({ command: "blob", payload: new Uint8Array(0) })))
+      .length
+    const nonce = noble.randomBytes(24)
+    const sender = SecureChannel.makeUnsafe(hybrid, SESSION_KEY, { nonceSource: fixedNonce(nonce) })
+    const reference = SecureChannel.makeUnsafe(noble, SESSION_KEY, { nonceSource: fixedNonce(nonce) })
+    for (const plaintextSize of [open - 1, open, open + 1, seal - 1, seal, seal + 1]) {
+      const message = Message.Custom({ command: "blob", payload: noble.randomBytes(plaintextSize - overhead) })
+      const packet = Result.getOrThrow(sender.seal(message))
+      const expected = Result.getOrThrow(reference.seal(message))
+      assert.strictEqual(packet.payload.length, 24 + plaintextSize + 16)
+      assert.isTrue(Buffer.from(packet.payload).equals(Buffer.from(expected.payload)), `${plaintextSize} B`)
+      assert.strictEqual(messageHex(Result.getOrThrow(sender.open(expected))), messageHex(message))
+      assert.strictEqual(messageHex(Result.getOrThrow(reference.open(packet))), messageHex(message))
+      const tampered = packet.payload.slice()
+      tampered[24 + (plaintextSize >> 1)] ^= 0x20
+      assert.strictEqual(reasonOf(sender.open(Packet.make(tampered))), "DecryptionFailure", `${plaintextSize} B`)
+    }
+  })
+
   it("seals every size around its internal thresholds exactly, for every provider", () => {
     // payloads of 64/65 bytes (sealed in place or through the small scratch),
     // plaintexts that grow the shared scratch, and one over its 1 MiB limit
