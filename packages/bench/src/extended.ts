@@ -8,7 +8,11 @@
  *   ↔ `Daemon` with an identity (Ed25519 signature, key confirmation,
  *   per-direction keys, sequence numbers; compression offered by neither).
  * - **extended+lz4**: the same with LZ4 negotiated (64-byte messages stay
- *   under the 512-byte threshold: this shows the negotiation costs nothing).
+ *   under the 512-byte threshold: this shows the negotiation costs nothing;
+ *   the 64 KiB filler payload is very compressible, so that column mostly shows LZ4);
+ * - **extended+aes**: the same as **extended** with AES-256-GCM negotiated
+ *   for the data frames (`ciphers: ["aes-256-gcm"]` on both sides) instead of
+ *   XChaCha20-Poly1305.
  *
  * Figures, each a median over interleaved rounds (every profile once per
  * round, in a rotating order), with the ratio to the compatible profile (the
@@ -17,10 +21,16 @@
  * - RTT: one Echo request at a time on one session, median latency;
  * - 64 B pipelined: Echo messages whose bincode is 64 bytes, 1,024 in flight
  *   (16 writes of 64), replies per second;
+ * - 64 KiB windowed: `Custom { "ECHO" }` requests with a binary payload (a
+ *   frame of exactly 64 KiB in the compatible profile), 64 in flight (a new
+ *   one sent for each reply), MB/s of replies;
  * - handshakes/s: connect, handshake, close, one after another.
  *
+ * A last line compares extended+aes with extended (XChaCha20-Poly1305): the
+ * median of the per-round ratios.
+ *
  * Usage: `./node_modules/.bin/node packages/bench/src/extended.ts [--quick]`
- * (about 25 s, `--quick` about 8 s).
+ * (about 70 s, `--quick` about 20 s).
  *
  * @since 0.1.0
  */
@@ -41,6 +51,7 @@ interface Settings {
   readonly rounds: number
   readonly rttCount: number
   readonly pipelinedMs: number
+  readonly windowedMs: number
   readonly handshakeMs: number
 }
 
@@ -53,6 +64,7 @@ interface Profile {
 interface Figures {
   readonly rttMicros: number
   readonly pipelined: number
+  readonly windowedMBps: number
   readonly handshakes: number
 }
 
@@ -64,6 +76,12 @@ const MESSAGE = Message.Echo({ text: "x".repeat(52) })
 const BATCH_MESSAGES = Array.from({ length: BATCH }, () => MESSAGE) as unknown as Arr.NonEmptyReadonlyArray<
   Message.Message
 >
+const LARGE_SIZE = 64 * 1024
+const WINDOW = 64
+// Binary payloads (no UTF-8 text to encode and decode: the cost is framing and crypto), a compatible-profile
+// frame of exactly 64 KiB: header 9, nonce 24, tag 16, Custom { "ECHO" } bincode 24 around the payload.
+const LARGE = Message.Custom({ command: "ECHO", payload: new Uint8Array(LARGE_SIZE - 73).fill(0x61) })
+const LARGE_MESSAGES: ReadonlyArray<Message.Message> = Array.from({ length: WINDOW }, () => LARGE)
 
 const median = (values: ReadonlyArray<number>): number => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -120,6 +138,38 @@ const measurePipelined = (profile: Profile, ms: number) =>
     return messages / ((end - start) / 1000)
   }))
 
+const measureWindowed = (profile: Profile, ms: number) =>
+  Effect.scoped(Effect.gen(function*() {
+    const session = yield* profile.open(profile.port)
+    const send = (count: number) =>
+      session.send(LARGE_MESSAGES.slice(0, count) as unknown as Arr.NonEmptyReadonlyArray<Message.Message>)
+    yield* send(WINDOW) // warm-up: one window
+    yield* drain(session, WINDOW)
+    yield* send(WINDOW)
+    let inFlight = WINDOW
+    let replies = 0
+    const start = now()
+    let end = start
+    while (end - start < ms) {
+      const messages = yield* session.receive
+      let got = 0
+      for (const message of messages) {
+        if (message._tag === "Ping") yield* session.send([Message.Pong()])
+        else got++
+      }
+      replies += got
+      inFlight -= got
+      end = now()
+      if (got > 0 && end - start < ms) {
+        yield* send(got)
+        inFlight += got
+      }
+    }
+    yield* drain(session, inFlight)
+    yield* session.close
+    return (replies * LARGE_SIZE) / ((end - start) / 1000) / 1e6
+  }))
+
 const measureHandshakes = (profile: Profile, ms: number) =>
   Effect.gen(function*() {
     const once = Effect.scoped(Effect.flatMap(profile.open(profile.port), (session) => session.close))
@@ -141,13 +191,17 @@ const format = (value: number, digits = 0): string =>
 const main = Effect.gen(function*() {
   const quick = process.argv.includes("--quick")
   const settings: Settings = quick
-    ? { rounds: 3, rttCount: 300, pipelinedMs: 300, handshakeMs: 300 }
-    : { rounds: 7, rttCount: 1000, pipelinedMs: 700, handshakeMs: 700 }
+    ? { rounds: 3, rttCount: 300, pipelinedMs: 300, windowedMs: 300, handshakeMs: 300 }
+    : { rounds: 7, rttCount: 1000, pipelinedMs: 700, windowedMs: 700, handshakeMs: 700 }
   const crypto = yield* Crypto.Crypto
   const identity = Identity.generate()
   const listen = { tcp: { host, port: 0 } }
   const compatible = yield* Daemon.make({ listen })
-  const extended = yield* Daemon.make({ listen, security: { identity, compression: ["lz4"] } })
+  // AES-256-GCM first: chosen for clients that offer it, XChaCha20-Poly1305 for the others
+  const extended = yield* Daemon.make({
+    listen,
+    security: { identity, compression: ["lz4"], ciphers: ["aes-256-gcm", "xchacha20-poly1305"] }
+  })
   const connect = (port: number) => Tcp.connect({ host, port })
   const profiles: ReadonlyArray<Profile> = [
     {
@@ -165,6 +219,12 @@ const main = Effect.gen(function*() {
       port: extended.port ?? 0,
       open: (port) =>
         Effect.flatMap(connect(port), (c) => ExtendedSession.client(c, { pin: identity.fingerprint, compression: ["lz4"] }))
+    },
+    {
+      name: "extended+aes",
+      port: extended.port ?? 0,
+      open: (port) =>
+        Effect.flatMap(connect(port), (c) => ExtendedSession.client(c, { pin: identity.fingerprint, ciphers: ["aes-256-gcm"] }))
     }
   ]
   console.log(
@@ -177,22 +237,29 @@ const main = Effect.gen(function*() {
     for (const profile of order) {
       const rttMicros = yield* measureRtt(profile, settings.rttCount)
       const pipelined = yield* measurePipelined(profile, settings.pipelinedMs)
+      const windowedMBps = yield* measureWindowed(profile, settings.windowedMs)
       const handshakes = yield* measureHandshakes(profile, settings.handshakeMs)
-      perRound.get(profile.name)?.push({ rttMicros, pipelined, handshakes })
+      perRound.get(profile.name)?.push({ rttMicros, pipelined, windowedMBps, handshakes })
     }
     process.stderr.write(`round ${round + 1}/${settings.rounds} done\n`)
   }
   const base = perRound.get("compatible") ?? []
-  const rows: Array<ReadonlyArray<string>> = [["profile", "RTT µs", "×", "64 B pipelined msg/s", "×", "handshakes/s", "×"]]
+  const rows: Array<ReadonlyArray<string>> = [
+    ["profile", "RTT µs", "×", "64 B pipelined msg/s", "×", "64 KiB windowed MB/s", "×", "handshakes/s", "×"]
+  ]
+  const ratioOf = (figures: ReadonlyArray<Figures>, to: ReadonlyArray<Figures>) => (pick: (f: Figures) => number) =>
+    median(figures.map((f, i) => pick(f) / pick(to[i])))
   for (const profile of profiles) {
     const figures = perRound.get(profile.name) ?? []
-    const ratio = (pick: (f: Figures) => number) => median(figures.map((f, i) => pick(f) / pick(base[i])))
+    const ratio = ratioOf(figures, base)
     rows.push([
       profile.name,
       median(figures.map((f) => f.rttMicros)).toFixed(1),
       ratio((f) => f.rttMicros).toFixed(2),
       format(median(figures.map((f) => f.pipelined))),
       ratio((f) => f.pipelined).toFixed(2),
+      median(figures.map((f) => f.windowedMBps)).toFixed(0),
+      ratio((f) => f.windowedMBps).toFixed(2),
       format(median(figures.map((f) => f.handshakes))),
       ratio((f) => f.handshakes).toFixed(2)
     ])
@@ -200,6 +267,12 @@ const main = Effect.gen(function*() {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)))
   for (const row of rows) console.log(row.map((cell, c) => c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])).join("  "))
   console.log("(× = median of the per-round ratios to the compatible profile; RTT: lower is better)")
+  const aes = ratioOf(perRound.get("extended+aes") ?? [], perRound.get("extended") ?? [])
+  console.log(
+    `extended+aes (AES-256-GCM) vs extended (XChaCha20-Poly1305): RTT ×${aes((f) => f.rttMicros).toFixed(2)}, ` +
+      `64 B pipelined ×${aes((f) => f.pipelined).toFixed(2)}, 64 KiB windowed ×${aes((f) => f.windowedMBps).toFixed(2)}, ` +
+      `handshakes ×${aes((f) => f.handshakes).toFixed(2)}`
+  )
 })
 
 const scope = await Effect.runPromise(Scope.make())

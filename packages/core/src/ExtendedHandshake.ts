@@ -13,7 +13,9 @@
  *   transcript), so any change to the handshake is caught;
  * - **per-direction keys and IVs** from HKDF-SHA256 over the X25519 secret
  *   and the transcript, for the sequenced envelope of `SecureEnvelope`;
- * - **compression** negotiated (LZ4 or Zstd).
+ * - **compression** negotiated (LZ4 or Zstd);
+ * - the **AEAD** of the data frames negotiated: XChaCha20-Poly1305 (always
+ *   offered, the default) or, when both sides list it, AES-256-GCM.
  *
  * ```
  * client                                              server
@@ -69,6 +71,7 @@ import * as Message from "./Message.ts"
 import * as MessageCodec from "./MessageCodec.ts"
 import * as ProtocolError from "./ProtocolError.ts"
 import * as ReplayCache from "./ReplayCache.ts"
+import type * as SecureEnvelope from "./SecureEnvelope.ts"
 
 /**
  * @category type IDs
@@ -94,7 +97,7 @@ export const VERSION = 1
 
 /**
  * Size of the fixed header of every extension block: magic (4), version (1),
- * flags (1), compression (1), reserved (1).
+ * flags (1), compression (1), cipher (1; reserved in the Confirm).
  *
  * @category constants
  * @since 0.1.0
@@ -168,6 +171,30 @@ export const compression = {
 } as const
 
 /**
+ * The AEAD of the data frames: the bits the client hello offers (a bitmask,
+ * header byte 7) besides XChaCha20-Poly1305, which every peer supports and
+ * is never listed, and the ids of the server's choice (header byte 7 of the
+ * server hello; 0 = XChaCha20-Poly1305, what a peer that does not know the
+ * byte sends).
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const ciphers = {
+  offerBits: { "aes-256-gcm": 0x01 },
+  ids: { "xchacha20-poly1305": 0, "aes-256-gcm": 1 }
+} as const
+
+/**
+ * The default of the `ciphers` options: XChaCha20-Poly1305 only (the crate's
+ * AEAD, also chosen whenever nothing else is agreed); AES-256-GCM is opt-in.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const DEFAULT_CIPHERS: ReadonlyArray<SecureEnvelope.Cipher> = ["xchacha20-poly1305"]
+
+/**
  * The error texts (the `detail` of the `HandshakeError` reason) specific to
  * the extension. The compatible path keeps the crate's texts (`Handshake.errors`).
  *
@@ -181,6 +208,7 @@ export const errors = {
   malformedExtension: "malformed extension block",
   unsupportedVersion: "unsupported extension version",
   unofferedCompression: "the server chose a compression the client did not offer",
+  unofferedCipher: "the server chose a cipher the client did not offer",
   serverFinished: "the server's Finished does not verify (handshake tampered with)",
   clientFinished: "the client's Finished does not verify (handshake tampered with)",
   serverIdentityMissing: "the server presented no identity, but its key is pinned",
@@ -204,6 +232,8 @@ export interface ClientHello {
   readonly flags: number
   /** Offered compression, a bitmask of `compression.offerBits`. */
   readonly compression: number
+  /** Offered ciphers besides XChaCha20-Poly1305, a bitmask of `ciphers.offerBits`. */
+  readonly ciphers: number
 }
 
 /**
@@ -228,6 +258,8 @@ export interface ServerHello {
   readonly flags: number
   /** The compression chosen for both directions, `undefined` for none. */
   readonly compression: Compression.Kind | undefined
+  /** The AEAD chosen for both directions. */
+  readonly cipher: SecureEnvelope.Cipher
   readonly identity: SignedIdentity | undefined
   readonly finished: Uint8Array
   /** Bytes of the payload covered by TH2 (everything before the signature). */
@@ -263,9 +295,9 @@ export interface Parsed<M, X> {
 
 /**
  * The keys of one side of an extended session: its sending and receiving
- * XChaCha20-Poly1305 keys and 16-byte IV prefixes (the nonce of frame `n` is
- * `iv ‖ n` as u64 BE). The caller owns them; wipe them with `fill(0)` once
- * the envelope is built.
+ * AEAD keys and 16-byte IVs (the nonce of frame `n` is `iv ‖ n` as u64 BE for
+ * XChaCha20-Poly1305, `iv[0..12] XOR (0 ‖ n)` for AES-256-GCM). The caller
+ * owns them; wipe them with `fill(0)` once the envelope is built.
  *
  * @category models
  * @since 0.1.0
@@ -282,8 +314,8 @@ export interface SessionKeys {
  *
  * - `compatible`: the crate's profile (the peer sent no extension block, or
  *   answered without one); `sessionKey` is the crate's single key.
- * - `extended`: per-direction keys, the negotiated compression, and the
- *   peer's identity public key when it authenticated (verified, and matched
+ * - `extended`: per-direction keys, the negotiated AEAD and compression, and
+ *   the peer's identity public key when it authenticated (verified, and matched
  *   against the pins when some are set).
  *
  * @category models
@@ -294,6 +326,7 @@ export type Outcome =
   | {
     readonly profile: "extended"
     readonly keys: SessionKeys
+    readonly cipher: SecureEnvelope.Cipher
     readonly compression: Compression.Kind | undefined
     readonly peerIdentity: Uint8Array | undefined
   }
@@ -320,6 +353,13 @@ export interface ClientOptions {
   readonly require?: boolean | undefined
   /** Compression offered, in the client's order of preference. Default: none. */
   readonly compression?: ReadonlyArray<Compression.Kind> | undefined
+  /**
+   * AEADs offered for the data frames, in the client's order of preference
+   * (the server's order decides). XChaCha20-Poly1305 is always accepted, listed
+   * or not. Default {@link DEFAULT_CIPHERS}: XChaCha20-Poly1305 only
+   * (`["aes-256-gcm"]` or `["aes-256-gcm", "xchacha20-poly1305"]` opts in to AES-256-GCM).
+   */
+  readonly ciphers?: ReadonlyArray<SecureEnvelope.Cipher> | undefined
   /** Fixed ephemeral material (test vectors only). */
   readonly fixed?: Handshake.FixedSecrets | undefined
 }
@@ -349,6 +389,13 @@ export interface ServerOptions extends Handshake.ServerOptions {
    * the client also offers is chosen. Default: none.
    */
   readonly compression?: ReadonlyArray<Compression.Kind> | undefined
+  /**
+   * AEADs accepted for the data frames, in the server's order of preference:
+   * the first one the client offered is chosen (XChaCha20-Poly1305 is offered
+   * by every client, and chosen when nothing listed before it was offered).
+   * Default {@link DEFAULT_CIPHERS}: XChaCha20-Poly1305 only.
+   */
+  readonly ciphers?: ReadonlyArray<SecureEnvelope.Cipher> | undefined
 }
 
 /**
@@ -450,8 +497,8 @@ const concat = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => {
 const copy = (bytes: Uint8Array, start: number = 0, end: number = bytes.length): Uint8Array =>
   new Uint8Array(bytes.subarray(start, end))
 
-const header = (flagBits: number, compressionByte: number): Uint8Array =>
-  new Uint8Array([MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], VERSION, flagBits, compressionByte, 0])
+const header = (flagBits: number, compressionByte: number, cipherByte: number): Uint8Array =>
+  new Uint8Array([MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], VERSION, flagBits, compressionByte, cipherByte])
 
 
 const HMAC_BLOCK = 64
@@ -508,6 +555,25 @@ const offerBitsOf = (kinds: ReadonlyArray<Compression.Kind>): number => {
   let bits = 0
   for (const kind of kinds) bits |= compression.offerBits[kind]
   return bits
+}
+
+const cipherOfId = (id: number): SecureEnvelope.Cipher | null =>
+  id === ciphers.ids["xchacha20-poly1305"] ? "xchacha20-poly1305" : id === ciphers.ids["aes-256-gcm"] ? "aes-256-gcm" : null
+
+const cipherOfferBitsOf = (kinds: ReadonlyArray<SecureEnvelope.Cipher>): number => {
+  let bits = 0
+  for (const kind of kinds) if (kind === "aes-256-gcm") bits |= ciphers.offerBits[kind]
+  return bits
+}
+
+/** The first of the server's ciphers the client offered; XChaCha20-Poly1305 when none was. */
+const chooseCipher = (accepted: ReadonlyArray<SecureEnvelope.Cipher>, offered: number): SecureEnvelope.Cipher => {
+  for (const kind of accepted) {
+    if (kind === "xchacha20-poly1305" || (kind === "aes-256-gcm" && (offered & ciphers.offerBits[kind]) !== 0)) {
+      return kind
+    }
+  }
+  return "xchacha20-poly1305"
 }
 
 const decodeBody = (payload: Uint8Array): Result.Result<Message.Message, ProtocolError.ProtocolError> => {
@@ -595,7 +661,7 @@ export const parseInit = (
   if (version < VERSION) return fail(errors.unsupportedVersion)
   return Result.succeed({
     message,
-    extension: { version, flags: payload[at + 5], compression: payload[at + 6] }
+    extension: { version, flags: payload[at + 5], compression: payload[at + 6], ciphers: payload[at + 7] }
   })
 }
 
@@ -627,7 +693,8 @@ export const parseResponse = (
   if (version !== VERSION) return fail(errors.unsupportedVersion)
   const flagBits = payload[at + 5]
   const chosen = kindOfId(payload[at + 6])
-  if (chosen === null) return fail(errors.malformedExtension)
+  const cipher = cipherOfId(payload[at + 7])
+  if (chosen === null || cipher === null) return fail(errors.malformedExtension)
   const withIdentity = (flagBits & flags.serverIdentity) !== 0
   const coreLength = at + HEADER_SIZE + (withIdentity ? Identity.KEY_SIZE : 0)
   const total = at + HEADER_SIZE + (withIdentity ? IDENTITY_SIZE : 0) + FINISHED_SIZE
@@ -638,6 +705,7 @@ export const parseResponse = (
       version,
       flags: flagBits,
       compression: chosen,
+      cipher,
       identity: withIdentity ? parseSigned(payload, at + HEADER_SIZE) : undefined,
       finished: copy(payload, total - FINISHED_SIZE),
       coreLength
@@ -701,6 +769,7 @@ class Client implements ClientHandshake {
   private readonly crypto: Crypto.Crypto["Service"]
   private readonly options: ClientOptions
   private readonly offered: number
+  private readonly offeredCiphers: number
   private secretKey: Uint8Array | undefined = undefined
   private clientNonce: Uint8Array | undefined = undefined
   private initPayload: Uint8Array | undefined = undefined
@@ -709,6 +778,7 @@ class Client implements ClientHandshake {
     this.crypto = crypto
     this.options = options
     this.offered = offerBitsOf(options.compression ?? [])
+    this.offeredCiphers = cipherOfferBitsOf(options.ciphers ?? DEFAULT_CIPHERS)
   }
 
   readonly init = (nowMillis: number): Result.Result<Uint8Array, ProtocolError.ProtocolError> => {
@@ -733,7 +803,7 @@ class Client implements ClientHandshake {
     const flagBits = this.options.identity === undefined ? 0 : flags.clientIdentity
     this.secretKey = pair.secretKey
     this.clientNonce = nonce
-    this.initPayload = concat(body, header(flagBits, this.offered))
+    this.initPayload = concat(body, header(flagBits, this.offered, this.offeredCiphers))
     this.phase = "AwaitingResponse"
     return Result.succeed(copy(this.initPayload))
   }
@@ -772,6 +842,10 @@ class Client implements ClientHandshake {
       shared.fill(0)
       return this.fail(errors.unofferedCompression)
     }
+    if (extension.cipher === "aes-256-gcm" && (this.offeredCiphers & ciphers.offerBits[extension.cipher]) === 0) {
+      shared.fill(0)
+      return this.fail(errors.unofferedCipher)
+    }
     const th2 = transcript(this.crypto, [initPayload, payload.subarray(0, extension.coreLength)])
     const schedule = keySchedule(this.crypto, shared, th2)
     const failing = (detail: string) => {
@@ -793,8 +867,8 @@ class Client implements ClientHandshake {
       return failing(errors.clientAuthUnavailable)
     }
     const confirmCore = own === undefined
-      ? concat(confirmBody, header(0, 0))
-      : concat(confirmBody, header(flags.clientIdentity, 0), own.publicKey)
+      ? concat(confirmBody, header(0, 0, 0))
+      : concat(confirmBody, header(flags.clientIdentity, 0, 0), own.publicKey)
     const th3 = transcript(this.crypto, [initPayload, payload, confirmCore])
     const confirm = own === undefined
       ? concat(confirmCore, hmac(this.crypto, schedule.clientFinishedKey, th3))
@@ -812,6 +886,7 @@ class Client implements ClientHandshake {
           sendIv: schedule.c2sIv,
           receiveIv: schedule.s2cIv
         },
+        cipher: extension.cipher,
         compression: extension.compression,
         peerIdentity: identity?.publicKey
       }
@@ -848,6 +923,7 @@ interface Pending {
   readonly responsePayload: Uint8Array
   readonly serverNonce: Uint8Array
   readonly schedule: Schedule
+  readonly cipher: SecureEnvelope.Cipher
   readonly compression: Compression.Kind | undefined
 }
 
@@ -915,6 +991,7 @@ class Server implements ServerHandshake {
         break
       }
     }
+    const cipher = chooseCipher(this.options.ciphers ?? DEFAULT_CIPHERS, extension.ciphers)
     const identity = this.options.identity
     const flagBits = (identity === undefined ? 0 : flags.serverIdentity) |
       (requireAuth ? flags.clientAuthRequested | flags.clientAuthRequired : 0) |
@@ -925,8 +1002,8 @@ class Server implements ServerHandshake {
       nonceVerification: this.crypto.sha256(message.nonce)
     }))
     const core = identity === undefined
-      ? concat(body, header(flagBits, idOfKind(chosen)))
-      : concat(body, header(flagBits, idOfKind(chosen)), identity.publicKey)
+      ? concat(body, header(flagBits, idOfKind(chosen), ciphers.ids[cipher]))
+      : concat(body, header(flagBits, idOfKind(chosen), ciphers.ids[cipher]), identity.publicKey)
     const initPayload = copy(payload)
     const th2 = transcript(this.crypto, [initPayload, core])
     const schedule = keySchedule(this.crypto, shared, th2)
@@ -935,7 +1012,7 @@ class Server implements ServerHandshake {
     const response = identity === undefined
       ? concat(core, finished)
       : concat(core, identity.sign(concat(SERVER_CONTEXT, th2)), finished)
-    this.pending = { initPayload, responsePayload: response, serverNonce, schedule, compression: chosen }
+    this.pending = { initPayload, responsePayload: response, serverNonce, schedule, cipher, compression: chosen }
     this.phase = "AwaitingConfirm"
     return Result.succeed(copy(response))
   }
@@ -998,6 +1075,7 @@ class Server implements ServerHandshake {
         sendIv: schedule.s2cIv,
         receiveIv: schedule.c2sIv
       },
+      cipher: pending.cipher,
       compression: pending.compression,
       peerIdentity: identity?.publicKey
     })

@@ -4,8 +4,7 @@
  *
  * ```
  * offset 0   8 bytes  sequence number n, u64 big-endian (0, 1, 2, … per direction)
- * offset 8   m bytes  XChaCha20-Poly1305(key of the direction, nonce = iv of the direction ‖ n (u64 BE),
- *                         flags (1) ‖ body)
+ * offset 8   m bytes  AEAD(key of the direction, nonce of n, flags (1) ‖ body)
  * offset 8+m 16 bytes the tag
  * ```
  *
@@ -14,6 +13,12 @@
  * compressed when the negotiated algorithm made it smaller
  * (`Compression.maybeCompressAdaptive`). So a payload is 8 + 1 + |body| + 16
  * bytes (25 bytes of overhead against the compatible profile's 40).
+ *
+ * The AEAD is the one the handshake negotiated ({@link Cipher}):
+ * XChaCha20-Poly1305 (the default, through the `Crypto` service) with the
+ * 24-byte nonce `iv ‖ n` (u64 BE), or AES-256-GCM (`node:crypto`) with the
+ * 12-byte nonce `iv[0..12] XOR (00000000 ‖ n)` (RFC 8446 §5.3) — in both
+ * cases the IV of the direction with `n` XORed into its last 8 bytes.
  *
  * Each side sends with its own key and IV and numbers its frames from 0;
  * the receiver accepts only the next number, authenticated (the number is
@@ -48,6 +53,8 @@ import type * as Scope from "effect/Scope"
 import * as Compression from "./Compression.ts"
 import * as Crypto from "./Crypto.ts"
 import type * as ExtendedHandshake from "./ExtendedHandshake.ts"
+import * as Bytes from "./internal/bytes.ts"
+import * as AesGcm from "./internal/aesGcm.ts"
 import type * as Message from "./Message.ts"
 import * as MessageCodec from "./MessageCodec.ts"
 import * as Packet from "./Packet.ts"
@@ -99,6 +106,28 @@ export const MIN_PAYLOAD_SIZE = OVERHEAD
  * @since 0.1.0
  */
 export const MAX_SEQUENCE = Number.MAX_SAFE_INTEGER
+
+/**
+ * The AEAD of the data frames, negotiated by the handshake:
+ * `"xchacha20-poly1305"` (the default, always available) or `"aes-256-gcm"`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Cipher = "xchacha20-poly1305" | "aes-256-gcm"
+
+/**
+ * The most AES blocks (16 bytes of plaintext, plus one per frame) one side
+ * seals under its AES-256-GCM key: 2^36, i.e. 1 TiB per direction. Up to it the
+ * advantage of an attacker against the confidentiality of AES-GCM stays below
+ * 2^-57 (RFC 8446 §5.5; about 2^24.5 full-size TLS records). A side that
+ * reaches it stops sending (`EncryptionFailure`): there is no rekeying, a new
+ * connection gets new keys.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const AES_GCM_MAX_BLOCKS = 2 ** 36
 
 /**
  * The compression threshold by default: the crate's
@@ -172,6 +201,8 @@ export const integrityViolation = (error: unknown): IntegrityViolation | undefin
  * @since 0.1.0
  */
 export interface Options {
+  /** The negotiated AEAD. Default `"xchacha20-poly1305"`. */
+  readonly cipher?: Cipher | undefined
   /** The negotiated compression; `undefined` (default) for none. */
   readonly compression?: Compression.Kind | undefined
   /** The compression implementation; required when `compression` is set. */
@@ -204,6 +235,8 @@ export interface SecureEnvelope extends Pipeable.Pipeable {
   readonly sent: number
   /** Frames opened so far (the next sequence number expected). */
   readonly received: number
+  /** The negotiated AEAD. */
+  readonly cipher: Cipher
   /** The negotiated compression. */
   readonly compression: Compression.Kind | undefined
   /** Whether {@link SecureEnvelope.destroy} has been called. */
@@ -263,12 +296,28 @@ const violation = (kind: ViolationKind, expected: number, received: number) => {
 
 const securityError = (detail: string) => ProtocolError.make(new ProtocolError.SecurityError({ detail }))
 
-const nonceOf = (iv: Uint8Array): Uint8Array => {
+/**
+ * The nonce of sequence number 0 for `cipher`: the 16-byte IV followed by 8
+ * zero bytes (XChaCha20-Poly1305, 24 bytes), or the IV's first 12 bytes
+ * (AES-256-GCM). The nonce of frame `n` is this with `n` (u64 BE) XORed into
+ * its last 8 bytes ({@link setSequence}).
+ */
+const nonceBase = (cipher: Cipher, iv: Uint8Array): Uint8Array => {
   if (iv.length !== IV_SIZE) throw new RangeError(`an IV must be ${IV_SIZE} bytes, got ${iv.length}`)
+  if (cipher === "aes-256-gcm") return iv.slice(0, AesGcm.NONCE_SIZE)
   const nonce = new Uint8Array(Crypto.NONCE_SIZE)
   nonce.set(iv, 0)
   return nonce
 }
+
+/** `nonce` ← `base` with the 8 sequence bytes `sequence[at, at + 8)` XORed into its last 8 bytes. */
+const setSequence = (nonce: Uint8Array, base: Uint8Array, sequence: Uint8Array, at: number): void => {
+  const offset = base.length - SEQUENCE_SIZE
+  for (let i = 0; i < SEQUENCE_SIZE; i++) nonce[offset + i] = base[offset + i] ^ sequence[at + i]
+}
+
+const aeadOf = (crypto: Crypto.Crypto["Service"], cipher: Cipher, key: Uint8Array): Crypto.Aead =>
+  cipher === "aes-256-gcm" ? AesGcm.make(key) : crypto.aead(key)
 
 class SecureEnvelopeImpl implements SecureEnvelope {
   pipe() {
@@ -276,11 +325,15 @@ class SecureEnvelopeImpl implements SecureEnvelope {
   }
 
   readonly [TypeId] = TypeId
+  readonly cipher: Cipher
   readonly compression: Compression.Kind | undefined
   sent = 0
   received = 0
   private sendAead: Crypto.Aead | undefined
   private receiveAead: Crypto.Aead | undefined
+  /** The nonces of sequence number 0. */
+  private readonly sendBase: Uint8Array
+  private readonly receiveBase: Uint8Array
   private readonly sendNonce: Uint8Array
   private readonly receiveNonce: Uint8Array
   /** Scratch nonce for telling a reflected frame. */
@@ -290,14 +343,21 @@ class SecureEnvelopeImpl implements SecureEnvelope {
   private readonly adaptive: Compression.AdaptiveOptions | undefined
   private readonly maxMessageSize: number
   private readonly compressionFlag: number
+  /** The most AES blocks still allowed under the sending key (AES-256-GCM only). */
+  private blocksLeft: number
   private failure: ProtocolError.ProtocolError | undefined = undefined
 
   constructor(crypto: Crypto.Crypto["Service"], keys: ExtendedHandshake.SessionKeys, options: Options) {
-    this.sendNonce = nonceOf(keys.sendIv)
-    this.receiveNonce = nonceOf(keys.receiveIv)
-    this.reflectNonce = nonceOf(keys.sendIv)
-    this.sendAead = crypto.aead(keys.sendKey)
-    this.receiveAead = crypto.aead(keys.receiveKey)
+    const cipher = options.cipher ?? "xchacha20-poly1305"
+    this.cipher = cipher
+    this.sendBase = nonceBase(cipher, keys.sendIv)
+    this.receiveBase = nonceBase(cipher, keys.receiveIv)
+    this.sendNonce = this.sendBase.slice()
+    this.receiveNonce = this.receiveBase.slice()
+    this.reflectNonce = this.sendBase.slice()
+    this.sendAead = aeadOf(crypto, cipher, keys.sendKey)
+    this.receiveAead = aeadOf(crypto, cipher, keys.receiveKey)
+    this.blocksLeft = cipher === "aes-256-gcm" ? AES_GCM_MAX_BLOCKS : Infinity
     this.compression = options.compression
     this.codec = options.codec
     if (this.compression !== undefined && this.codec === undefined) {
@@ -343,10 +403,17 @@ class SecureEnvelopeImpl implements SecureEnvelope {
         plaintext.set(maybe.bytes, 1)
       }
     }
-    const payload = new Uint8Array(SEQUENCE_SIZE + plaintext.length + Crypto.TAG_SIZE)
+    const blocks = ((plaintext.length + 15) >>> 4) + 1
+    if (blocks > this.blocksLeft) {
+      buffer.fill(0, 0, end)
+      return Result.fail(ProtocolError.make(new ProtocolError.EncryptionFailure()))
+    }
+    this.blocksLeft -= blocks
+    // every byte is written below (sequence, then ciphertext and tag)
+    const payload = Bytes.allocExact(SEQUENCE_SIZE + plaintext.length + Crypto.TAG_SIZE)
     const n = this.sent
     writeSequence(payload, 0, n)
-    writeSequence(this.sendNonce, IV_SIZE, n)
+    setSequence(this.sendNonce, this.sendBase, payload, 0)
     aead.seal(this.sendNonce, plaintext, undefined, payload.subarray(SEQUENCE_SIZE))
     // the scratch space outlives the message: leave no plaintext in it
     buffer.fill(0, 0, end)
@@ -362,13 +429,13 @@ class SecureEnvelopeImpl implements SecureEnvelope {
     const expected = this.received
     const claimed = readU32(payload, 0) * TWO_32 + readU32(payload, 4)
     const nonce = this.receiveNonce
-    for (let i = 0; i < SEQUENCE_SIZE; i++) nonce[IV_SIZE + i] = payload[i]
+    setSequence(nonce, this.receiveBase, payload, 0)
     const sealed = payload.subarray(SEQUENCE_SIZE)
     const plaintext = aead.open(nonce, sealed)
     if (plaintext === undefined) {
       // Not ours to open: was it one of our own frames, bounced back?
       const reflect = this.reflectNonce
-      for (let i = 0; i < SEQUENCE_SIZE; i++) reflect[IV_SIZE + i] = payload[i]
+      setSequence(reflect, this.sendBase, payload, 0)
       const own = this.sendAead?.open(reflect, sealed)
       if (own !== undefined) {
         own.fill(0)
@@ -402,6 +469,8 @@ class SecureEnvelopeImpl implements SecureEnvelope {
   readonly destroy = (): void => {
     this.sendAead = undefined
     this.receiveAead = undefined
+    this.sendBase.fill(0)
+    this.receiveBase.fill(0)
     this.sendNonce.fill(0)
     this.receiveNonce.fill(0)
     this.reflectNonce.fill(0)

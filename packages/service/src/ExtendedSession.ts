@@ -4,7 +4,8 @@
  * pinned Ed25519 identity, optional client authentication, key confirmation)
  * followed by the `SecureEnvelope` (per-direction keys, sequence numbers
  * that refuse replayed, reordered, dropped and reflected frames, negotiated
- * compression inside the encryption).
+ * compression inside the encryption, and a negotiated AEAD: XChaCha20-Poly1305
+ * by default, AES-256-GCM when both sides list it in `ciphers`).
  *
  * Both constructors fall back to the crate's profile when the peer does not
  * speak the extension, so they work against the Rust crate and against our
@@ -28,6 +29,8 @@
  * const session = yield* ExtendedSession.server(connection, { identity: yield* Identity.load("identity.key") })
  * // client
  * const session = yield* ExtendedSession.client(connection, { pin: "sha256:3f1c…", compression: ["lz4"] })
+ * // AES-256-GCM for the data frames (opt-in on both sides; XChaCha20-Poly1305 otherwise)
+ * const fast = yield* ExtendedSession.client(connection, { ciphers: ["aes-256-gcm"] })
  * ```
  *
  * A frame that breaks the sequence fails `receive` with a `SecurityError`
@@ -98,6 +101,8 @@ export interface ServerOptions extends ExtendedHandshake.ServerOptions, Envelope
 export interface Security {
   /** `"extended"`, or `"compatible"` when the peer speaks only the crate's format. */
   readonly profile: "compatible" | "extended"
+  /** The AEAD of the data frames (always `"xchacha20-poly1305"` in the compatible profile). */
+  readonly cipher: SecureEnvelope.Cipher
   /** The negotiated compression (extended profile only). */
   readonly compression: Compression.Kind | undefined
   /** The peer's verified identity public key, when it authenticated. */
@@ -136,13 +141,16 @@ const fromSealer = (
   sealer: SealedSession.Sealer,
   pending: ReadonlyArray<Packet.Packet>,
   security: Security
-): ExtendedSession => ({
-  ...SealedSession.fromSealer(connection, sealer, pending, security.profile === "extended" ? "extended" : "secure"),
-  security
-})
+): ExtendedSession =>
+  // the sealed session keeps its methods on its prototype: add `security` to it rather than copy it
+  Object.assign(
+    SealedSession.fromSealer(connection, sealer, pending, security.profile === "extended" ? "extended" : "secure"),
+    { security }
+  )
 
 const COMPATIBLE: Security = {
   profile: "compatible",
+  cipher: "xchacha20-poly1305",
   compression: undefined,
   peerIdentity: undefined,
   peerFingerprint: undefined
@@ -163,6 +171,7 @@ const open = Effect.fnUntraced(function*(
   const keys = outcome.keys
   const codec = outcome.compression === undefined ? undefined : yield* codecFor(options)
   const envelope = yield* SecureEnvelope.make(keys, {
+    cipher: outcome.cipher,
     compression: outcome.compression,
     codec,
     compressionThreshold: options.compressionThreshold,
@@ -176,6 +185,7 @@ const open = Effect.fnUntraced(function*(
   const peer = outcome.peerIdentity
   return fromSealer(connection, envelope, pending, {
     profile: "extended",
+    cipher: outcome.cipher,
     compression: outcome.compression,
     peerIdentity: peer,
     peerFingerprint: peer === undefined ? undefined : Identity.formatFingerprint(Identity.fingerprintOf(peer))

@@ -523,6 +523,7 @@ describe("Daemon and Client with the extended profile", () => {
       const seen = yield* Deferred.await(security)
       assert.deepStrictEqual(seen, {
         profile: "extended",
+        cipher: "xchacha20-poly1305",
         compression: "zstd",
         peerIdentity: clientId.publicKey,
         peerFingerprint: clientId.fingerprint

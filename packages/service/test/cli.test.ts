@@ -456,12 +456,12 @@ describe("np serve / ping: the extended profile", () => {
   it("--help lists the extended-profile flags", async () => {
     const serveHelp = await run(["serve", "--help"])
     assert.strictEqual(serveHelp.code, 0, serveHelp.stderr)
-    for (const flag of ["--identity", "--require-extended", "--trusted-client", "--require-client-auth", "--compression"]) {
+    for (const flag of ["--identity", "--require-extended", "--trusted-client", "--require-client-auth", "--compression", "--cipher"]) {
       assert.include(serveHelp.stdout, flag)
     }
     const pingHelp = await run(["ping", "--help"])
     assert.strictEqual(pingHelp.code, 0, pingHelp.stderr)
-    for (const flag of ["--server-key", "--require-extended", "--identity", "--compression", "--pin"]) {
+    for (const flag of ["--server-key", "--require-extended", "--identity", "--compression", "--cipher", "--pin"]) {
       assert.include(pingHelp.stdout, flag)
     }
   })
@@ -506,6 +506,35 @@ describe("np serve / ping: the extended profile", () => {
     } finally {
       Fs.rmSync(dir, { recursive: true, force: true })
     }
+  })
+
+  it("serve --cipher aes-256-gcm: clients with and without --cipher aes-256-gcm are served; a bad name exits 2", async () => {
+    const served = await serve(["--address", "127.0.0.1:0", "--cipher", "aes-256-gcm", "--compression", "lz4"])
+    assert.include(served.output(), "extended profile")
+    const aes = await run(["echo", "--address", served.address, "--cipher", "aes-256-gcm", "--require-extended", "over aes"])
+    assert.strictEqual(aes.code, 0, aes.stderr)
+    assert.strictEqual(aes.stdout.trim(), `Echo "over aes"`)
+    const both = await run([
+      "ping",
+      "--address",
+      served.address,
+      "--cipher",
+      "xchacha20-poly1305",
+      "--cipher",
+      "aes-256-gcm",
+      "-c",
+      "2",
+      "-i",
+      "0"
+    ])
+    assert.strictEqual(both.code, 0, both.stderr)
+    assert.include(both.stdout, "tcp, extended profile")
+    const xchacha = await run(["echo", "--address", served.address, "--require-extended", "over xchacha"])
+    assert.strictEqual(xchacha.code, 0, xchacha.stderr)
+    assert.strictEqual(xchacha.stdout.trim(), `Echo "over xchacha"`)
+    const bad = await run(["echo", "--address", served.address, "--cipher", "rot13", "x"])
+    assert.strictEqual(bad.code, 2)
+    assert.strictEqual((await stop(served, "SIGTERM")).code, 0)
   })
 
   it("serve --json reports the identity", async () => {

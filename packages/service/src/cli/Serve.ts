@@ -9,7 +9,7 @@
  *
  * The opt-in extended profile (`docs/PROTOCOL.md`, `docs/SECURITY.md`) is
  * enabled by any of `--identity`, `--require-extended`, `--trusted-client`,
- * `--require-client-auth`, `--compression` (TCP and Unix sockets only);
+ * `--require-client-auth`, `--compression`, `--cipher` (TCP and Unix sockets only);
  * without them the daemon speaks exactly the crate's profile. With
  * `--identity`, the line before the listening line gives the identity's
  * fingerprint (`identity` in the JSON object), which clients pin with
@@ -97,6 +97,9 @@ const flags = {
   compression: Settings.compressionFlag(
     "extended profile: accept this compression (repeatable, in order of preference)"
   ),
+  cipher: Settings.cipherFlag(
+    "extended profile: accept this AEAD for the data frames (repeatable, in order of preference; xchacha20-poly1305 is always accepted, and chosen when nothing listed before it is offered)"
+  ),
   json: Settings.jsonFlag
 }
 
@@ -104,7 +107,7 @@ type Flags = Command.Command.Config.Infer<typeof flags>
 
 const usesExtended = (options: Flags): boolean =>
   Option.isSome(options.identity) || options.requireExtended || options.trustedClient.length > 0 ||
-  options.requireClientAuth || options.compression.length > 0
+  options.requireClientAuth || options.compression.length > 0 || options.cipher.length > 0
 
 /** The daemon's extended-profile options, or `undefined` for exactly the crate's profile. */
 const resolveSecurity = Effect.fnUntraced(function*(
@@ -121,7 +124,8 @@ const resolveSecurity = Effect.fnUntraced(function*(
     ...(options.requireExtended ? { require: true } : {}),
     ...(trusted.length > 0 ? { trustedClients: trusted } : {}),
     ...(options.requireClientAuth ? { requireClientAuth: true } : {}),
-    ...(options.compression.length > 0 ? { compression: options.compression } : {})
+    ...(options.compression.length > 0 ? { compression: options.compression } : {}),
+    ...(options.cipher.length > 0 ? { ciphers: options.cipher } : {})
   }
 })
 
@@ -147,7 +151,7 @@ const resolveListen = Effect.fnUntraced(function*(
   }
   if (tls && usesExtended(options)) {
     return yield* CliFailure.usage(
-      "the extended profile runs over TCP or a Unix socket, not TLS: --identity, --require-extended, --trusted-client, --require-client-auth and --compression do not go with --tls-cert/--tls-key/--tls-ca"
+      "the extended profile runs over TCP or a Unix socket, not TLS: --identity, --require-extended, --trusted-client, --require-client-auth, --compression and --cipher do not go with --tls-cert/--tls-key/--tls-ca"
     )
   }
   if (Option.isSome(options.uds)) return { listen: { unix: { path: options.uds.value } }, pin: undefined }

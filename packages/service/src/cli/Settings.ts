@@ -3,8 +3,8 @@
  * environment variables, then command-line flags, then validation), address
  * parsing, and the client flags (`--address`, `--uds`, `--tls`, `--ca`,
  * `--pin`, ...) turned into `Client` options, with the extended-profile flags
- * (`--server-key`, `--require-extended`, `--identity`, `--compression`) turned
- * into `Client.Options.security`.
+ * (`--server-key`, `--require-extended`, `--identity`, `--compression`,
+ * `--cipher`) turned into `Client.Options.security`.
  *
  * `--pin` is the TLS certificate pin only; the extended profile's server
  * identity pin is `--server-key`.
@@ -22,6 +22,7 @@ import type * as Compression from "@network-protocol/core/Compression"
 import * as Identity from "@network-protocol/core/Identity"
 import * as NetworkConfig from "@network-protocol/core/NetworkConfig"
 import type * as ProtocolError from "@network-protocol/core/ProtocolError"
+import type * as SecureEnvelope from "@network-protocol/core/SecureEnvelope"
 import * as Tls from "@network-protocol/transport/Tls"
 import type * as Client from "../Client.ts"
 import * as CliFailure from "./CliFailure.ts"
@@ -174,6 +175,21 @@ export const compressionFlag = (description: string): Flag.Flag<ReadonlyArray<Co
   )
 
 /**
+ * `--cipher xchacha20-poly1305|aes-256-gcm` (repeatable, in order of
+ * preference): the AEAD of the extended profile's data frames.
+ * XChaCha20-Poly1305 is always accepted; AES-256-GCM only when listed.
+ *
+ * @category flags
+ * @since 0.1.0
+ */
+export const cipherFlag = (description: string): Flag.Flag<ReadonlyArray<SecureEnvelope.Cipher>> =>
+  Flag.Literals("cipher", ["xchacha20-poly1305", "aes-256-gcm"]).pipe(
+    Flag.withMetavar("xchacha20-poly1305|aes-256-gcm"),
+    Flag.withDescription(description),
+    Flag.atLeast(0)
+  )
+
+/**
  * The flags that say where and how a client connects.
  *
  * @category flags
@@ -236,7 +252,10 @@ export const clientFlags = {
     Flag.withDescription("extended profile: authenticate with this private key (from `np keygen`) when the server asks"),
     Flag.optional
   ),
-  compression: compressionFlag("extended profile: offer this compression (repeatable, in order of preference)")
+  compression: compressionFlag("extended profile: offer this compression (repeatable, in order of preference)"),
+  cipher: cipherFlag(
+    "extended profile: offer this AEAD for the data frames (repeatable, in order of preference; xchacha20-poly1305 is always accepted)"
+  )
 }
 
 /**
@@ -259,6 +278,7 @@ export interface ClientFlags {
   readonly requireExtended: boolean
   readonly identity: Option.Option<string>
   readonly compression: ReadonlyArray<Compression.Kind>
+  readonly cipher: ReadonlyArray<SecureEnvelope.Cipher>
 }
 
 /**
@@ -333,12 +353,13 @@ export const loadIdentity = (flag: string, path: string): Effect.Effect<Identity
   Identity.load(path).pipe(CliFailure.mapFailure(flag, CliFailure.EXIT_USAGE))
 
 const usesExtended = (flags: ClientFlags): boolean =>
-  flags.serverKey.length > 0 || flags.requireExtended || Option.isSome(flags.identity) || flags.compression.length > 0
+  flags.serverKey.length > 0 || flags.requireExtended || Option.isSome(flags.identity) || flags.compression.length > 0 ||
+  flags.cipher.length > 0
 
 /**
  * The client's extended-profile options from its flags, or `undefined` when
- * none of `--server-key`, `--require-extended`, `--identity`, `--compression`
- * is given (the crate's handshake, byte for byte).
+ * none of `--server-key`, `--require-extended`, `--identity`, `--compression`,
+ * `--cipher` is given (the crate's handshake, byte for byte).
  *
  * @category extended profile
  * @since 0.1.0
@@ -354,7 +375,8 @@ export const clientSecurity = Effect.fnUntraced(function*(
     ...(pins.length > 0 ? { pin: pins } : {}),
     ...(flags.requireExtended ? { require: true } : {}),
     ...(identity === undefined ? {} : { identity }),
-    ...(flags.compression.length > 0 ? { compression: flags.compression } : {})
+    ...(flags.compression.length > 0 ? { compression: flags.compression } : {}),
+    ...(flags.cipher.length > 0 ? { ciphers: flags.cipher } : {})
   }
 })
 
@@ -378,7 +400,7 @@ export const resolveTarget = Effect.fnUntraced(function*(
   }
   if (useTls && usesExtended(flags)) {
     return yield* CliFailure.usage(
-      "the extended profile runs over TCP or a Unix socket, not TLS: --server-key, --require-extended, --identity and --compression do not go with --tls, --ca, --pin or --insecure"
+      "the extended profile runs over TCP or a Unix socket, not TLS: --server-key, --require-extended, --identity, --compression and --cipher do not go with --tls, --ca, --pin or --insecure"
     )
   }
   const security = yield* clientSecurity(flags)
