@@ -10,6 +10,11 @@
 /**
  * @since 0.1.0
  */
+export * as Data from "./harness/Data.ts"
+
+/**
+ * @since 0.1.0
+ */
 export * as Driver from "./harness/Driver.ts"
 
 /**

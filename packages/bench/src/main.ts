@@ -3,19 +3,27 @@
  * then `bench/report.md`, one SVG chart per scenario and `bench/results.json`.
  *
  * ```sh
- * npm run bench                      # full: 7 rounds × (0.3 s warm-up + 1.5 s), ≤ 10 minutes
- * npm run bench -- --quick           # 4 rounds × (0.2 s warm-up + 0.3 s), ≤ 2 minutes
+ * npm run bench                      # full: 6 rounds × (0.2 s warm-up + 0.8 s) + scale, ≤ 10 minutes
+ * npm run bench -- --quick           # 1 round × (0.1 s warm-up + 0.2 s) + quick scale, about 1 minute
  * npm run bench -- --only tcp,tls --scenarios pingpong-64,connect --out bench/out
  * ```
  *
  * Options: `--quick`, `--rounds n`, `--warmup-ms n`, `--measure-ms n`,
  * `--budget-s n` (total time budget), `--only id,…` (contenders),
- * `--scenarios id,…`, `--out dir` (default `bench/` at the repository root).
+ * `--scenarios id,…`, `--out dir` (default `bench/` at the repository root),
+ * `--no-scale` (skip the scale stage).
+ *
+ * After the network scenarios, the scale stage (`scale.ts`: memory per idle
+ * connection, 1,000 and 10,000 concurrent connections) writes `scale.md` and
+ * `scale.json`; it is skipped when `--only` or `--scenarios` picks a subset.
  *
  * Many short paired rounds rather than a few long runs: on a small VM a
  * client/server pair switches between a fast and a slow scheduling mode
  * (rust-peer.md §7), so more pairs give steadier medians and ratios. For
- * side-by-side claims use `--rounds 9` or more.
+ * side-by-side claims use `--rounds 9` or more. The full run is about 46
+ * client runs per round (not every contender runs every scenario, see
+ * `contenders.ts`), each warm-up + measurement + about 0.5 s of process
+ * start; its budget (480 s) leaves room for other stages within 10 minutes.
  *
  * @since 0.1.0
  */
@@ -24,6 +32,7 @@ import * as Util from "node:util"
 import * as Contenders from "./contenders.ts"
 import * as Report from "./harness/Report.ts"
 import * as Runner from "./harness/Runner.ts"
+import * as Scale from "./scale.ts"
 import * as Scenarios from "./scenarios.ts"
 
 const { values } = Util.parseArgs({
@@ -35,7 +44,8 @@ const { values } = Util.parseArgs({
     "budget-s": { type: "string" },
     only: { type: "string" },
     scenarios: { type: "string" },
-    out: { type: "string" }
+    out: { type: "string" },
+    "no-scale": { type: "boolean", default: false }
   }
 })
 
@@ -58,10 +68,10 @@ if (contenders.length === 0 || scenarios.length === 0) throw new Error("nothing 
 
 const options: Runner.Options = {
   mode: quick ? "quick" : "full",
-  rounds: Math.round(num(values.rounds, quick ? 4 : 7)),
-  warmupMs: num(values["warmup-ms"], quick ? 200 : 300),
-  measureMs: num(values["measure-ms"], quick ? 300 : 1500),
-  budgetMs: num(values["budget-s"], quick ? 110 : 570) * 1000
+  rounds: Math.round(num(values.rounds, quick ? 1 : 6)),
+  warmupMs: num(values["warmup-ms"], quick ? 100 : 200),
+  measureMs: num(values["measure-ms"], quick ? 200 : 800),
+  budgetMs: num(values["budget-s"], quick ? 60 : 480) * 1000
 }
 
 const results = await Runner.run(scenarios, contenders, options)
@@ -70,4 +80,9 @@ process.stdout.write(`\n${Report.overview(results)}\n\n`)
 for (const skipped of results.contenders.filter((c) => c.skipped !== undefined)) {
   process.stdout.write(`not run: ${skipped.label} (${skipped.skipped})\n`)
 }
-process.stdout.write(`wrote ${written.map((f) => Path.relative(process.cwd(), f)).join(", ")}\n`)
+const files = [...written]
+if (values["no-scale"] !== true && only === undefined && pick === undefined) {
+  const scale = await Scale.run({ quick })
+  files.push(...Scale.write(outDir, scale))
+}
+process.stdout.write(`wrote ${files.map((f) => Path.relative(process.cwd(), f)).join(", ")}\n`)

@@ -6,6 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Crypto from "node:crypto"
 import * as Framing from "../src/baselines/Framing.ts"
+import * as Data from "../src/harness/Data.ts"
 import * as Measure from "../src/harness/Measure.ts"
 import * as Progress from "../src/harness/Progress.ts"
 import * as Report from "../src/harness/Report.ts"
@@ -235,6 +236,33 @@ describe("Report", () => {
     assert.include(md, "Not run: off (not installed)")
   })
 
+  it("overview has one table per scenario group, each with only the contenders that ran in it", () => {
+    const base = fixture()
+    const runs = { tcp: [run(300), run(100), run(200)], lib: [run(30), run(20), run(10)] }
+    const grouped: Results.Results = {
+      ...base,
+      scenarios: [...base.scenarios, {
+        ...base.scenarios[0],
+        id: "mux",
+        title: "Multiplexed",
+        group: "Multiplexing",
+        runs,
+        errors: {},
+        summary: Results.summarize(runs, "opsPerSec", base.contenders)
+      }]
+    }
+    assert.deepStrictEqual(Report.groups(grouped).map((g) => [g.group, g.scenarios.map((s) => s.id)]), [
+      [undefined, ["pingpong-64"]],
+      ["Multiplexing", ["mux"]]
+    ])
+    const text = Report.overview(grouped)
+    assert.include(text, "**Multiplexing**\n\n| scenario | node:net TCP | network-protocol secure (sodium) |\n")
+    assert.include(text, "| Multiplexed (round trips/s) | 200 | 20.0 (×0.10) |")
+    const plan = Report.plan(grouped)
+    assert.include(plan, "- Ping-pong 64 B: 3 contenders × 3 rounds — node:net TCP, node:tls <1.3> & co, ")
+    assert.include(plan, "- Multiplexed: 2 contenders × 3 rounds — node:net TCP, network-protocol secure (sodium).")
+  })
+
   it("chart annotates ratios to the references listed before a contender", () => {
     const results = fixture()
     const chart = Report.chart(results, results.scenarios[0])
@@ -326,6 +354,15 @@ describe("Framing", () => {
     }
   })
 
+  it("frameOf puts a payload behind a header the counter accepts", () => {
+    const payload = Data.payload("json", 300)
+    const frame = Framing.frameOf(payload)
+    assert.strictEqual(frame.length, Framing.HEADER_SIZE + 300)
+    assert.strictEqual(Framing.readHeader(frame, 0), 300)
+    assert.isTrue(frame.subarray(Framing.HEADER_SIZE).equals(payload))
+    assert.strictEqual(new Framing.FrameCounter().feed(Buffer.concat([frame, frame])), 2)
+  })
+
   it("rejects a bad header", () => {
     assert.strictEqual(new Framing.FrameCounter().feed(Buffer.from("HTTP/1.1 200 OK\r\n")), -1)
   })
@@ -346,6 +383,28 @@ describe("Framing", () => {
       }
     }
     assert.isFalse(new Framing.Replier(() => {}).feed(Buffer.from("NPRO\x02\0\0\0\0", "latin1")))
+  })
+})
+
+describe("Data", () => {
+  it("JSON-like text is deterministic, of the exact size, and compressible text", () => {
+    for (const size of [1, 64, 1000, 16_384]) {
+      const a = Data.jsonLike(size)
+      assert.strictEqual(a.length, size)
+      assert.deepStrictEqual(a, Data.jsonLike(size), `size ${size}`)
+    }
+    const text = new TextDecoder().decode(Data.jsonLike(16_384))
+    assert.isTrue(text.startsWith("[{\"id\":"))
+    assert.isTrue(/^[\x20-\x7e]*$/.test(text), "printable ASCII only")
+    assert.notDeepEqual(Data.jsonLike(512, 1), Data.jsonLike(512, 2))
+    assert.deepStrictEqual(Data.jsonLike(100), Data.jsonLike(16_384).subarray(0, 100))
+  })
+
+  it("payloads of each kind have the stated size", () => {
+    assert.deepStrictEqual(Data.payload("filler", 4), new Uint8Array([0x61, 0x61, 0x61, 0x61]))
+    assert.deepStrictEqual(Data.payload("json", 2048), Data.jsonLike(2048))
+    assert.strictEqual(Data.payload("json", 0).length, 0)
+    assert.deepStrictEqual(Data.randomBytes(32), Data.randomBytes(32))
   })
 })
 

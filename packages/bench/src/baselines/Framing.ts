@@ -62,6 +62,19 @@ export const makeFrame = (size: number): Buffer => {
 }
 
 /**
+ * A whole frame carrying `payload` (so `HEADER_SIZE + payload.length` bytes).
+ *
+ * @category encoding
+ * @since 0.1.0
+ */
+export const frameOf = (payload: Uint8Array): Buffer => {
+  const frame = Buffer.allocUnsafe(HEADER_SIZE + payload.length)
+  writeHeader(frame, 0, payload.length)
+  frame.set(payload, HEADER_SIZE)
+  return frame
+}
+
+/**
  * Reads and checks a header at `offset`: the payload length, or `-1` if the
  * magic, version or length is invalid.
  *

@@ -2,7 +2,9 @@
  * The baseline client driver: raw `node:net` (TCP or Unix socket) or
  * `node:tls` 1.3, with the same 9-byte framing as the baseline server.
  * Requests are one pre-built frame of `size` bytes written `count` times
- * inside one `cork`/`uncork`; replies are counted without copying.
+ * inside one `cork`/`uncork`; replies are counted without copying. With a
+ * `payload` (see `Driver.ConnectionOptions`) the frame is the 9-byte header
+ * followed by `size` payload bytes.
  *
  * Driver options: `transport` (`"tcp" | "unix" | "tls"`), and for TLS `ca`,
  * the path of the PEM certificate the server uses (it is its own trust
@@ -13,6 +15,7 @@
 import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Tls from "node:tls"
+import * as Data from "../harness/Data.ts"
 import type * as Driver from "../harness/Driver.ts"
 import * as Framing from "./Framing.ts"
 
@@ -56,12 +59,15 @@ export const make = (options: Driver.DriverOptions): Driver.ClientDriver => {
   const tls = transport === "tls"
     ? { ca: Fs.readFileSync(typeof caPath === "string" ? caPath : "") }
     : undefined
-  const frames = new Map<number, Buffer>()
-  const frameOf = (size: number) => {
-    let frame = frames.get(size)
+  const frames = new Map<string, Buffer>()
+  const frameOf = (options: Driver.ConnectionOptions) => {
+    const key = `${options.size}:${options.payload ?? "frame"}`
+    let frame = frames.get(key)
     if (frame === undefined) {
-      frame = Framing.makeFrame(size)
-      frames.set(size, frame)
+      frame = options.payload === undefined
+        ? Framing.makeFrame(options.size)
+        : Framing.frameOf(Data.payload(options.payload, options.size))
+      frames.set(key, frame)
     }
     return frame
   }
@@ -69,7 +75,7 @@ export const make = (options: Driver.DriverOptions): Driver.ClientDriver => {
     connect: async (address, connectionOptions, handlers) => {
       const socket = await open(address, tls)
       socket.setNoDelay(true)
-      const frame = frameOf(connectionOptions.size)
+      const frame = frameOf(connectionOptions)
       const counter = new Framing.FrameCounter()
       let closing = false
       socket.on("data", (chunk: Buffer) => {

@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import type * as Data from "./Data.ts"
 
 /**
  * Where a server listens, as announced by the server process.
@@ -33,6 +34,13 @@ export interface ConnectionOptions {
    * The server replies with a message of the same size.
    */
   readonly size: number
+  /**
+   * When set, `size` counts the **application payload** only, made of these
+   * bytes, and every contender wraps it in its own framing (9-byte header,
+   * multiplexed frame, `Custom` message, …); the reply carries the same
+   * payload back.
+   */
+  readonly payload?: Data.Payload | undefined
 }
 
 /**

@@ -167,16 +167,27 @@ const scenarioSection = (results: Results.Results, scenario: Results.ScenarioRes
 }
 
 /**
- * The overview table: one row per scenario, one column per contender with the
- * metric's median and its ratio to the first reference.
+ * The scenarios grouped by their overview table (`group`), in report order.
  *
  * @category rendering
  * @since 0.1.0
  */
-export const overview = (results: Results.Results): string => {
-  const ran = results.contenders.filter((c) => results.scenarios.some((s) => s.summary.some((x) => x.contender === c.id)))
+export const groups = (
+  results: Results.Results
+): Array<{ readonly group: string | undefined; readonly scenarios: Array<Results.ScenarioResult> }> => {
+  const out: Array<{ readonly group: string | undefined; readonly scenarios: Array<Results.ScenarioResult> }> = []
+  for (const scenario of results.scenarios) {
+    const found = out.find((g) => g.group === scenario.group)
+    if (found === undefined) out.push({ group: scenario.group, scenarios: [scenario] })
+    else found.scenarios.push(scenario)
+  }
+  return out
+}
+
+const overviewTable = (results: Results.Results, scenarios: ReadonlyArray<Results.ScenarioResult>): string => {
+  const ran = results.contenders.filter((c) => scenarios.some((s) => s.summary.some((x) => x.contender === c.id)))
   const first = ran.find((c) => c.reference)
-  const rows = results.scenarios.map((scenario) => [
+  const rows = scenarios.map((scenario) => [
     `${scenario.title} (${scenario.unit})`,
     ...ran.map((c) => {
       const s = scenario.summary.find((x) => x.contender === c.id)
@@ -187,6 +198,32 @@ export const overview = (results: Results.Results): string => {
   ])
   return table(["scenario", ...ran.map((c) => c.label)], rows, ["l", ...ran.map(() => "r" as const)])
 }
+
+/**
+ * The overview: per group of scenarios (see {@link groups}) a table with one
+ * row per scenario and one column per contender that ran in it, with the
+ * metric's median and its ratio to the group's first reference.
+ *
+ * @category rendering
+ * @since 0.1.0
+ */
+export const overview = (results: Results.Results): string =>
+  groups(results).map(({ group, scenarios }) =>
+    `${group === undefined ? "" : `**${group}**\n\n`}${overviewTable(results, scenarios)}`
+  ).join("\n\n")
+
+/**
+ * One line per scenario: how many rounds and which contenders ran it.
+ *
+ * @category rendering
+ * @since 0.1.0
+ */
+export const plan = (results: Results.Results): string =>
+  results.scenarios.map((scenario) => {
+    const rounds = Math.max(0, ...scenario.summary.map((s) => s.rounds))
+    const labels = scenario.summary.map((s) => labelOf(results, s.contender))
+    return `- ${scenario.title}: ${labels.length} contenders × ${rounds} rounds — ${labels.join(", ")}.`
+  }).join("\n")
 
 /**
  * The whole `report.md`.
@@ -216,7 +253,9 @@ export const markdown = (results: Results.Results, options?: { readonly charts?:
     `round(s)${m.roundsDone < m.roundsPlanned ? ` of ${m.roundsPlanned} planned` : ""}. ` +
     "Latency percentiles are the medians of each round's percentiles. **Ratios** are the median of per-round " +
     "paired ratios (both values measured next to each other), more trustworthy than dividing the medians. " +
-    "Sizes are whole frames, header included; MB/s is reply bytes in one direction (10^6 bytes).",
+    "Sizes are whole frames, header included, except in the scenarios that fix the application payload " +
+    "(multiplexing, compression), where each contender frames the same payload its own way; MB/s is reply " +
+    "bytes in one direction (10^6 bytes).",
     "",
     "Both ends share the machine's CPUs, so these figures are the combined cost of client, server and kernel; " +
     "on a machine with fewer free cores than processes they understate what one end can do. " +
@@ -231,9 +270,17 @@ export const markdown = (results: Results.Results, options?: { readonly charts?:
     out.push(`Not run: ${skipped.map((c) => `${c.label} (${c.skipped})`).join("; ")}.`, "")
   }
   out.push(
+    "**What ran.** Not every contender runs every scenario (the crypto providers where they differ, the " +
+    "multiplexed and compression contenders in their own scenario), to keep the full run under its budget:",
+    "",
+    plan(results),
+    "",
     "## Overview",
     "",
-    first === undefined ? "" : `Median of each scenario's metric; in parentheses the paired ratio to ${first.label}.`,
+    first === undefined
+      ? ""
+      : `Median of each scenario's metric; in parentheses the paired ratio to the table's first reference ` +
+        `(${first.label}).`,
     "",
     overview(results),
     "",

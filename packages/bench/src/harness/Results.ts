@@ -94,6 +94,8 @@ export interface Summary {
 export interface ScenarioResult {
   readonly id: string
   readonly title: string
+  /** Its overview table (none: the first). */
+  readonly group?: string | undefined
   readonly description: string
   readonly workload: Workload.Workload
   readonly metric: Metric

@@ -42,6 +42,8 @@ export interface Scenario {
   readonly unit: string
   /** Upper bound of measured operations per run. */
   readonly maxOps: number
+  /** The overview table it is listed in, with the scenarios of the same group (default: the first table). */
+  readonly group?: string | undefined
 }
 
 /**
@@ -309,6 +311,7 @@ export const run = async (
     return {
       id: scenario.id,
       title: scenario.title,
+      ...(scenario.group === undefined ? {} : { group: scenario.group }),
       description: scenario.description,
       workload: scenario.workload,
       metric: scenario.metric,

@@ -14,6 +14,7 @@
  *
  * @since 0.1.0
  */
+import type * as Data from "./Data.ts"
 import type * as Driver from "./Driver.ts"
 import * as Stats from "./Stats.ts"
 
@@ -25,7 +26,13 @@ import * as Stats from "./Stats.ts"
  */
 export type Workload =
   | { readonly kind: "pingpong"; readonly size: number }
-  | { readonly kind: "window"; readonly size: number; readonly window: number }
+  | {
+    readonly kind: "window"
+    readonly size: number
+    readonly window: number
+    /** Set: `size` is the application payload (see `Driver.ConnectionOptions`), MB/s counts payload bytes. */
+    readonly payload?: Data.Payload | undefined
+  }
   | { readonly kind: "connect"; readonly size: number }
 
 /**
@@ -159,6 +166,7 @@ const windowed = async (
   address: Driver.Address,
   size: number,
   window: number,
+  payload: Data.Payload | undefined,
   limits: Limits
 ): Promise<RunResult> => {
   let inFlight = 0
@@ -178,7 +186,7 @@ const windowed = async (
     fail = reject
   })
   let closed = false
-  const connection = await driver.connect(address, { size }, {
+  const connection = await driver.connect(address, payload === undefined ? { size } : { size, payload }, {
     onReplies: (count) => {
       inFlight -= count
       if (stopping) {
@@ -309,7 +317,7 @@ export const run = (
     case "pingpong":
       return pingPong(driver, address, workload.size, limits)
     case "window":
-      return windowed(driver, address, workload.size, workload.window, limits)
+      return windowed(driver, address, workload.size, workload.window, workload.payload, limits)
     case "connect":
       return connectCycle(driver, address, workload.size, limits)
   }

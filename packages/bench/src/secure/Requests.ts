@@ -21,6 +21,11 @@
  * same size. The payload bytes (application data) are thus `size − 61` or
  * `size − 73`; MB/s figures count whole frames, like the baselines'.
  *
+ * In the crate's TLS profile (`"plain"`) there is no nonce nor tag: an `Echo`
+ * frame has 21 B of overhead. A scenario that fixes the application payload
+ * instead (see `Driver.ConnectionOptions`) sends it as the bytes of a
+ * `Custom { command: "ECHO" }` ({@link payloadRequest}).
+ *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
@@ -67,6 +72,23 @@ export const ECHO_OVERHEAD = Packet.HEADER_SIZE + SecureChannel.OVERHEAD + 4 + 8
 export const CUSTOM_OVERHEAD = Packet.HEADER_SIZE + SecureChannel.OVERHEAD + 4 + 8 + 4 + 8
 
 /**
+ * Frame bytes around the text of an `Echo` in the crate's TLS profile (plain
+ * bincode in a packet): header, variant index and the u64 length.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const PLAIN_ECHO_OVERHEAD = Packet.HEADER_SIZE + 4 + 8
+
+/**
+ * The session profiles a request can be sized for.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Profile = "secure" | "plain"
+
+/**
  * Narrows a command-line or driver option to a {@link Provider}.
  *
  * @category guards
@@ -109,18 +131,30 @@ export const service = (provider: Provider): Effect.Effect<Crypto.Crypto["Servic
 }
 
 /**
- * The request message whose secure frame is exactly `size` bytes.
+ * The request message whose frame is exactly `size` bytes in the given
+ * profile (default: the secure one). The plain profile sends `Echo` only.
  *
  * @category requests
  * @since 0.1.0
  */
-export const request = (kind: Kind, size: number): Message.Message => {
+export const request = (kind: Kind, size: number, profile: Profile = "secure"): Message.Message => {
   if (kind === "echo") {
-    if (size < ECHO_OVERHEAD) throw new RangeError(`an Echo frame has at least ${ECHO_OVERHEAD} bytes, got ${size}`)
-    return Message.Echo({ text: "a".repeat(size - ECHO_OVERHEAD) })
+    const overhead = profile === "plain" ? PLAIN_ECHO_OVERHEAD : ECHO_OVERHEAD
+    if (size < overhead) throw new RangeError(`an Echo frame has at least ${overhead} bytes, got ${size}`)
+    return Message.Echo({ text: "a".repeat(size - overhead) })
   }
+  if (profile === "plain") throw new RangeError("the plain profile is sized for Echo requests only")
   if (size < CUSTOM_OVERHEAD) {
     throw new RangeError(`a Custom "ECHO" frame has at least ${CUSTOM_OVERHEAD} bytes, got ${size}`)
   }
   return Message.Custom({ command: "ECHO", payload: new Uint8Array(size - CUSTOM_OVERHEAD).fill(0x61) })
 }
+
+/**
+ * A request carrying `payload` as its application data, `Custom { command:
+ * "ECHO", payload }`, which the daemon echoes verbatim.
+ *
+ * @category requests
+ * @since 0.1.0
+ */
+export const payloadRequest = (payload: Uint8Array): Message.Message => Message.Custom({ command: "ECHO", payload })

@@ -8,9 +8,17 @@
  * (`backpressure_limit` 32, heartbeats every 15 s), except `max_connections`,
  * raised to 10,000 as for the baseline servers.
  *
+ * With `--cert`/`--key` it listens over TLS 1.3 instead and serves the
+ * crate's plain TLS profile (no ALPN offered, like the `node:tls` baseline).
+ * With `--extended` it also accepts the extended profile, with a fresh
+ * Ed25519 identity and the listed compression algorithms (`none`, or
+ * `lz4,zstd` in preference order).
+ *
  * ```sh
  * node packages/bench/src/secure/server.ts --crypto sodium
  * node packages/bench/src/secure/server.ts --crypto node --unix /tmp/np.sock
+ * node packages/bench/src/secure/server.ts --cert cert.pem --key key.pem
+ * node packages/bench/src/secure/server.ts --extended zstd,lz4
  * ```
  *
  * Listens on 127.0.0.1 port 0 (or the given path), prints `@@ready {address}`
@@ -21,8 +29,11 @@
 import * as Effect from "effect/Effect"
 import * as Fs from "node:fs"
 import * as Util from "node:util"
+import type * as Compression from "@network-protocol/core/Compression"
+import * as Identity from "@network-protocol/core/Identity"
 import * as NetworkConfig from "@network-protocol/core/NetworkConfig"
 import * as Daemon from "@network-protocol/service/Daemon"
+import * as Tls from "@network-protocol/transport/Tls"
 import type * as Driver from "../harness/Driver.ts"
 import * as Processes from "../harness/Processes.ts"
 import * as Requests from "./Requests.ts"
@@ -30,22 +41,41 @@ import * as Requests from "./Requests.ts"
 const { values } = Util.parseArgs({
   options: {
     crypto: { type: "string", default: "sodium" },
-    unix: { type: "string" }
+    unix: { type: "string" },
+    cert: { type: "string" },
+    key: { type: "string" },
+    extended: { type: "string" }
   }
 })
 
 const provider = values.crypto
 if (!Requests.isProvider(provider)) throw new Error(`unknown --crypto ${provider}: sodium, node or noble`)
 const unixPath = values.unix
+const tls = values.cert !== undefined && values.key !== undefined
+  ? { cert: Tls.file(values.cert), key: Tls.file(values.key), minVersion: "TLSv1.3" as const, alpnProtocols: [] }
+  : undefined
+
+const isKind = (name: string): name is Compression.Kind => name === "lz4" || name === "zstd"
+const security = (list: string): Daemon.Security => {
+  const names = list === "none" ? [] : list.split(",")
+  const compression = names.filter(isKind)
+  if (compression.length !== names.length) throw new Error(`unknown --extended ${list}: none, or lz4 and/or zstd`)
+  return { identity: Identity.generate(), compression }
+}
 
 const config = new NetworkConfig.ServerConfig({ ...NetworkConfig.defaults.server, max_connections: 10_000 })
 
 const program = Effect.gen(function*() {
   if (unixPath !== undefined) Fs.rmSync(unixPath, { force: true })
   const daemon = yield* Daemon.make({
-    listen: unixPath !== undefined ? { unix: { path: unixPath } } : { tcp: { host: "127.0.0.1", port: 0 } },
+    listen: unixPath !== undefined
+      ? { unix: { path: unixPath } }
+      : tls !== undefined
+      ? { tls: { host: "127.0.0.1", port: 0, tls } }
+      : { tcp: { host: "127.0.0.1", port: 0 } },
     config,
-    backlog: 1024
+    backlog: 1024,
+    ...(values.extended === undefined ? {} : { security: security(values.extended) })
   })
   const address: Driver.Address = unixPath !== undefined
     ? { kind: "unix", path: unixPath }
