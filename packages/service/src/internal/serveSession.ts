@@ -175,8 +175,8 @@ class Served<E, R> implements Connection.Sink, Watchdog.Watched, Drainable {
     this.idleMillis = options.idleTimeout === undefined ? Infinity : Duration.toMillis(options.idleTimeout)
   }
 
-  /** The first deadline of the watchdog. */
-  firstDeadline(): number {
+  /** When the watchdog must next look at this session. */
+  nextDeadline(): number {
     return Math.min(this.lastReceived + this.deadMillis, this.lastApplication + this.idleMillis, this.lastSent + this.heartbeatMillis)
   }
 
@@ -421,7 +421,7 @@ class Served<E, R> implements Connection.Sink, Watchdog.Watched, Drainable {
       // never wait here: a connection that cannot take a Ping is busy anyway
       if (this.writable) this.write([PING])
     }
-    return this.firstDeadline()
+    return this.nextDeadline()
   }
 
   drain(): void {
@@ -537,7 +537,7 @@ export const serveSession = <E, R>(
     const fibers: Array<Fiber.Fiber<unknown, unknown>> = []
     const watchdog = options.watchdog ?? Watchdog.make()
     if (options.watchdog === undefined) fibers.push(Effect.runForkWith(context)(watchdog.run))
-    watchdog.add(served, served.firstDeadline())
+    watchdog.add(served, served.nextDeadline())
     const drainGroup = options.drainGroup
     if (drainGroup !== undefined) {
       drainGroup.add(served)
