@@ -128,21 +128,21 @@ export const secureClient = Effect.fnUntraced(function*(
   const reader = SealedSession.packetReader(connection)
   const crypto = yield* Crypto.Crypto
   // the handshake's secrets are wiped as soon as it is over, not when the connection ends
-  const sessionKey = yield* Effect.acquireUseRelease(
+  const finished = yield* Effect.acquireUseRelease(
     Effect.sync(() => Handshake.makeClientUnsafe(crypto, options)),
     Effect.fnUntraced(function*(handshake) {
       const init = yield* Handshake.init(handshake)
       yield* connection.send([Packet.make(yield* encode(init))])
       const response = yield* decodeHandshake(yield* reader.next)
       const { confirm, sessionKey } = yield* Handshake.confirm(handshake, response)
-      yield* connection.send([Packet.make(yield* encode(confirm))])
-      return sessionKey
+      return { confirm: Packet.make(yield* encode(confirm)), sessionKey }
     }),
     (handshake) => Effect.sync(handshake.destroy)
   )
-  const channel = yield* SecureChannel.make(sessionKey)
-  sessionKey.fill(0)
-  return SealedSession.fromSealer(connection, channel, reader.drain(), "secure")
+  const channel = yield* SecureChannel.make(finished.sessionKey)
+  finished.sessionKey.fill(0)
+  // the Confirm leaves with the first messages sent in this tick
+  return yield* SealedSession.fromSealerAfter(connection, finished.confirm, channel, reader.drain(), "secure")
 })
 
 /**

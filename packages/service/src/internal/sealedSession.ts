@@ -109,6 +109,8 @@ class SealedSessionImpl implements Session.Session, Wire {
   private readonly sealer: Sealer
   private leftover: ReadonlyArray<Packet.Packet>
   private stashed: ProtocolError.ProtocolError | undefined = undefined
+  /** The handshake's last message, when it goes out with the first send (see {@link fromSealer}). */
+  private unsent: Packet.Packet | undefined = undefined
 
   constructor(
     connection: Connection.Connection,
@@ -158,13 +160,33 @@ class SealedSessionImpl implements Session.Session, Wire {
 
   send(messages: Arr.NonEmptyReadonlyArray<Message.Message>): Effect.Effect<void, ProtocolError.ProtocolError> {
     return Effect.suspend(() => {
-      const packets = new Array<Packet.Packet>(messages.length)
+      const unsent = this.unsent
+      const offset = unsent === undefined ? 0 : 1
+      const packets = new Array<Packet.Packet>(messages.length + offset)
+      if (unsent !== undefined) packets[0] = unsent
       for (let i = 0; i < messages.length; i++) {
         const sealed = this.sealer.seal(messages[i])
         if (Result.isFailure(sealed)) return Effect.fail(sealed.failure)
-        packets[i] = sealed.success
+        packets[i + offset] = sealed.success
       }
+      this.unsent = undefined
       return this.connection.send(packets as unknown as Arr.NonEmptyReadonlyArray<Packet.Packet>)
+    })
+  }
+
+  /**
+   * Holds the handshake's last message until the first send of this tick,
+   * so that both leave in one write; it is written alone at the end of the
+   * tick if nothing was sent.
+   */
+  holdUntilFirstSend(packet: Packet.Packet): void {
+    this.unsent = packet
+    setImmediate(() => {
+      const unsent = this.unsent
+      if (unsent === undefined) return
+      this.unsent = undefined
+      // a failure shows on the next receive or send, as the socket's error
+      this.push.write([unsent])
     })
   }
 
@@ -200,3 +222,28 @@ export const fromSealer = (
   pending: ReadonlyArray<Packet.Packet>,
   profile: Session.Info["profile"]
 ): Session.Session => new SealedSessionImpl(connection, sealer, pending, profile, Connection.push(connection))
+
+/**
+ * A client's session whose handshake ends with a message the server does not
+ * answer (the crate's Confirm): that message is sent with the first messages
+ * of the session when they are sent in the same tick (one write, one wake-up
+ * of the server instead of two), or alone at the end of the tick. Over a
+ * connection without a push side it is sent at once.
+ *
+ * @internal
+ */
+export const fromSealerAfter = (
+  connection: Connection.Connection,
+  last: Packet.Packet,
+  sealer: Sealer,
+  pending: ReadonlyArray<Packet.Packet>,
+  profile: Session.Info["profile"]
+): Effect.Effect<Session.Session, ProtocolError.ProtocolError> => {
+  const push = Connection.push(connection)
+  if (push === undefined) {
+    return Effect.as(connection.send([last]), new SealedSessionImpl(connection, sealer, pending, profile, push))
+  }
+  const session = new SealedSessionImpl(connection, sealer, pending, profile, push)
+  session.holdUntilFirstSend(last)
+  return Effect.succeed(session)
+}
