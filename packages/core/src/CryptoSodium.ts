@@ -210,49 +210,61 @@ export const fromModule = (sodium: SodiumNative, options?: Options): Crypto.Cryp
     return view
   }
 
+  // One object per key, its methods shared by all keys of this provider.
+  class SodiumAead implements Crypto.Aead {
+    /** A private copy (outside the V8 heap): the caller may wipe or reuse its buffer. */
+    readonly key: Uint8Array
+    /** Made with the first large message: most connections never need it. */
+    private openSsl: Crypto.Aead | undefined = undefined
+
+    constructor(key: Uint8Array) {
+      this.key = offHeap(Crypto.KEY_SIZE)
+      this.key.set(key)
+    }
+
+    private bulk(): Crypto.Aead {
+      return this.openSsl ??= CryptoNode.aead(this.key)
+    }
+
+    seal(nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array, out?: Uint8Array): Uint8Array {
+      const length = plaintext.length
+      if (length >= sealThreshold) return this.bulk().seal(nonce, plaintext, aad, out)
+      const npub = nonceOf(nonce)
+      let result: Uint8Array
+      if (out === undefined) {
+        result = allocSealed(length + Crypto.TAG_SIZE)
+      } else {
+        checkLength("out", out, length + Crypto.TAG_SIZE)
+        result = out
+      }
+      encrypt(result, small(plaintext, inputScratch), smallAad(aad), null, npub, this.key)
+      if (length <= SMALL) inputScratch.fill(0, 0, length)
+      return result
+    }
+
+    open(nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uint8Array | undefined {
+      const length = sealed.length - Crypto.TAG_SIZE
+      if (length >= openThreshold) return this.bulk().open(nonce, sealed, aad)
+      const npub = nonceOf(nonce)
+      if (length < 0) return undefined
+      const input = small(sealed, inputScratch)
+      const target = length <= SMALL ? outputScratch.subarray(0, length) : allocExact(length)
+      try {
+        // sodium-native throws when the tag does not verify.
+        decrypt(target, null, input, smallAad(aad), npub, this.key)
+      } catch {
+        return undefined
+      }
+      if (length > SMALL) return target
+      const plaintext = target.slice()
+      target.fill(0)
+      return plaintext
+    }
+  }
+
   const aead = (key: Uint8Array): Crypto.Aead => {
     checkLength("key", key, Crypto.KEY_SIZE)
-    // A private copy (outside the V8 heap): the caller may wipe or reuse its buffer.
-    const ownKey = offHeap(Crypto.KEY_SIZE)
-    ownKey.set(key)
-    // made with the first large message: most connections never need it
-    let openSsl: Crypto.Aead | undefined
-    const bulk = (): Crypto.Aead => openSsl ??= CryptoNode.aead(ownKey)
-    return {
-      seal(nonce, plaintext, aad, out) {
-        const length = plaintext.length
-        if (length >= sealThreshold) return bulk().seal(nonce, plaintext, aad, out)
-        const npub = nonceOf(nonce)
-        let result: Uint8Array
-        if (out === undefined) {
-          result = allocSealed(length + Crypto.TAG_SIZE)
-        } else {
-          checkLength("out", out, length + Crypto.TAG_SIZE)
-          result = out
-        }
-        encrypt(result, small(plaintext, inputScratch), smallAad(aad), null, npub, ownKey)
-        if (length <= SMALL) inputScratch.fill(0, 0, length)
-        return result
-      },
-      open(nonce, sealed, aad) {
-        const length = sealed.length - Crypto.TAG_SIZE
-        if (length >= openThreshold) return bulk().open(nonce, sealed, aad)
-        const npub = nonceOf(nonce)
-        if (length < 0) return undefined
-        const input = small(sealed, inputScratch)
-        const target = length <= SMALL ? outputScratch.subarray(0, length) : allocExact(length)
-        try {
-          // sodium-native throws when the tag does not verify.
-          decrypt(target, null, input, smallAad(aad), npub, ownKey)
-        } catch {
-          return undefined
-        }
-        if (length > SMALL) return target
-        const plaintext = target.slice()
-        target.fill(0)
-        return plaintext
-      }
-    }
+    return new SodiumAead(key)
   }
 
   const x25519KeyPair = (secretKey?: Uint8Array): Crypto.KeyPair => {

@@ -14,8 +14,8 @@
  * a scratch buffer shared by all channels (no allocation, wiped after use)
  * and allocates one buffer per message, the payload, which the AEAD writes
  * straight into after the nonce. Nonces come from pools of random bytes (8
- * nonces at first, doubling up to {@link NONCE_POOL_SIZE}), each nonce used
- * once. Opening never throws: a short, tampered or wrongly keyed payload
+ * nonces at first, doubling up to {@link NONCE_POOL_SIZE}) shared by every
+ * channel of a crypto provider, each nonce used once. Opening never throws: a short, tampered or wrongly keyed payload
  * is a `DecryptionFailure`, undecodable plaintext a `Serialization` error, and
  * the channel stays usable — one corrupted frame does not affect the next.
  *
@@ -112,8 +112,8 @@ export type NonceSource = (out: Uint8Array) => void
  */
 export interface Options {
   /**
-   * Where nonces come from. Default: random, drawn in pools of
-   * {@link NONCE_POOL_SIZE}. Override only for reproducible tests — a repeated
+   * Where nonces come from. Default: random, drawn in pools of up to
+   * {@link NONCE_POOL_SIZE} shared by the provider's channels. Override only for reproducible tests — a repeated
    * nonce under one key breaks XChaCha20-Poly1305.
    */
   readonly nonceSource?: NonceSource | undefined
@@ -157,7 +157,7 @@ export const isSecureChannel = (u: unknown): u is SecureChannel => Predicate.has
  * Random nonces drawn from the provider in pools, each handed out once. The
  * first pool is drawn with the first message and holds
  * {@link FIRST_NONCE_POOL_SIZE} nonces; each next one is twice as big, up to
- * {@link NONCE_POOL_SIZE}: a short connection does not pay for 128 nonces.
+ * {@link NONCE_POOL_SIZE}.
  */
 const pooledNonces = (crypto: Crypto.Crypto["Service"]): NonceSource => {
   let nonces = FIRST_NONCE_POOL_SIZE / 2
@@ -176,6 +176,23 @@ const pooledNonces = (crypto: Crypto.Crypto["Service"]): NonceSource => {
     }
     offset += Crypto.NONCE_SIZE
   }
+}
+
+/**
+ * One nonce pool per provider, shared by every channel made with it: nonces
+ * are independent random values, each handed out once whatever the channel,
+ * so an idle connection holds no pool of its own and a short one draws no
+ * random bytes of its own.
+ */
+const sharedNonces = new WeakMap<Crypto.Crypto["Service"], NonceSource>()
+
+const noncesOf = (crypto: Crypto.Crypto["Service"]): NonceSource => {
+  let source = sharedNonces.get(crypto)
+  if (source === undefined) {
+    source = pooledNonces(crypto)
+    sharedNonces.set(crypto, source)
+  }
+  return source
 }
 
 const decryptionFailure = () => Result.fail(ProtocolError.make(new ProtocolError.DecryptionFailure()))
@@ -198,7 +215,7 @@ class SecureChannelImpl implements SecureChannel {
     return this.aead === undefined
   }
 
-  readonly seal = (message: Message.Message): Result.Result<Packet.Packet, ProtocolError.ProtocolError> => {
+  seal(message: Message.Message): Result.Result<Packet.Packet, ProtocolError.ProtocolError> {
     const aead = this.aead
     if (aead === undefined) return Result.fail(ProtocolError.make(new ProtocolError.EncryptionFailure()))
     // bincode into the shared scratch space (a one-off buffer for huge messages)
@@ -241,7 +258,7 @@ class SecureChannelImpl implements SecureChannel {
     return Result.succeed(Packet.make(payload))
   }
 
-  readonly open = (packet: Packet.Packet): Result.Result<Message.Message, ProtocolError.ProtocolError> => {
+  open(packet: Packet.Packet): Result.Result<Message.Message, ProtocolError.ProtocolError> {
     const aead = this.aead
     const payload = packet.payload
     if (aead === undefined || payload.length < MIN_PAYLOAD_SIZE) return decryptionFailure()
@@ -269,7 +286,7 @@ export const makeUnsafe = (
   crypto: Crypto.Crypto["Service"],
   key: Uint8Array,
   options?: Options
-): SecureChannel => new SecureChannelImpl(crypto.aead(key), options?.nonceSource ?? pooledNonces(crypto))
+): SecureChannel => new SecureChannelImpl(crypto.aead(key), options?.nonceSource ?? noncesOf(crypto))
 
 /**
  * A secure channel using the `Crypto` service, destroyed when the scope closes.

@@ -35,11 +35,12 @@
  *
  * @since 0.1.0
  */
-import type * as Cause from "effect/Cause"
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as NetAddress from "effect/net/NetAddress"
 import type * as Scope from "effect/Scope"
@@ -181,6 +182,8 @@ const describe = (server: Server.Server): { readonly address: string; readonly p
   }
 }
 
+const ignore = (): Effect.Effect<void> => Effect.void
+
 /**
  * Starts a daemon in the current scope; it shuts down gracefully when the
  * scope closes.
@@ -250,15 +253,15 @@ export const make = Effect.fnUntraced(function*<E = never, R = never>(
       if (active === 0 && Deferred.isDoneUnsafe(draining)) Deferred.doneUnsafe(drained, Effect.void)
     })
   )
-  const onEnded = (connection: Connection.Connection) => ({
-    onFailure: (cause: Cause.Cause<unknown>) =>
-      Effect.andThen(
-        Metrics.connectionError,
-        Effect.annotateLogs(Effect.logDebug("connection ended with an error", cause), logAnnotations(connection))
-      ),
-    onSuccess: (outcome: Outcome) =>
-      Effect.annotateLogs(Effect.logDebug(`session ended: ${outcome}`), logAnnotations(connection))
-  })
+  // how a connection ended: logged with its peer, counted, then the connection count
+  const onEnded = (connection: Connection.Connection, exit: Exit.Exit<Outcome, unknown>) => {
+    const logged = Exit.isSuccess(exit)
+      ? Effect.logDebug(`session ended: ${exit.value}`)
+      : Cause.hasInterruptsOnly(exit.cause)
+      ? Effect.logDebug("session interrupted")
+      : Effect.andThen(Metrics.connectionError, Effect.logDebug("connection ended with an error", exit.cause))
+    return Effect.andThen(Effect.annotateLogs(logged, logAnnotations(connection)), onClosed)
+  }
   const logAnnotations = (connection: Connection.Connection) => ({ peer: connection.info.remoteAddress, transport })
   const serve = (session: Session.Session) => serveSession(session, serveOptions)
   const openAndServe = (connection: Connection.Connection) =>
@@ -275,8 +278,9 @@ export const make = Effect.fnUntraced(function*<E = never, R = never>(
       // built when run: the frames that stay for the session's life must not
       // hold the handshake's effects
       return Effect.suspend(() => openAndServe(connection)).pipe(
-        Effect.matchCauseEffect(onEnded(connection)),
-        Effect.ensuring(onClosed)
+        Effect.onExit((exit) => onEnded(connection, exit)),
+        // logged above: the server need not report it again
+        Effect.catchCause(ignore)
       )
     })
 

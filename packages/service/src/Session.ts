@@ -106,7 +106,8 @@ export const secureServer = Effect.fnUntraced(function*(
     }),
     (handshake) => Effect.sync(handshake.destroy)
   )
-  const channel = yield* SecureChannel.make(key)
+  // no finalizer: the channel holds nothing that outlives the session
+  const channel = SecureChannel.makeUnsafe(crypto, key)
   key.fill(0)
   return SealedSession.fromSealer(connection, channel, reader.drain(), "secure")
 })
@@ -139,7 +140,7 @@ export const secureClient = Effect.fnUntraced(function*(
     }),
     (handshake) => Effect.sync(handshake.destroy)
   )
-  const channel = yield* SecureChannel.make(finished.sessionKey)
+  const channel = SecureChannel.makeUnsafe(crypto, finished.sessionKey)
   finished.sessionKey.fill(0)
   // the Confirm leaves with the first messages sent in this tick
   return yield* SealedSession.fromSealerAfter(connection, finished.confirm, channel, reader.drain(), "secure")
