@@ -34,6 +34,7 @@ import * as Client from "../src/Client.ts"
 import * as Daemon from "../src/Daemon.ts"
 import * as ExtendedSession from "../src/ExtendedSession.ts"
 import * as Session from "../src/Session.ts"
+import { forward, packetRelay, type Rewrite } from "./packetRelay.ts"
 
 const host = "127.0.0.1"
 const serverId = Identity.generate()
@@ -85,36 +86,6 @@ const echoServer = (open: Open) =>
       )
     ))
     return { port: server.port, securities, ended, received }
-  })
-
-type Direction = "c2s" | "s2c"
-interface Routed {
-  readonly to: "server" | "client"
-  readonly packet: Packet.Packet
-}
-type Rewrite = (direction: Direction, index: number, packet: Packet.Packet) => ReadonlyArray<Routed>
-
-const forward = (direction: Direction, packet: Packet.Packet): ReadonlyArray<Routed> => [
-  { to: direction === "c2s" ? "server" : "client", packet }
-]
-
-/** A packet-level relay to the server at `target`, rewriting what it forwards. */
-const packetRelay = (target: number, rewrite: Rewrite) =>
-  Effect.gen(function*() {
-    const relay = yield* Tcp.listen({ host, port: 0 })
-    yield* Effect.forkScoped(relay.run((client) =>
-      Effect.gen(function*() {
-        const server = yield* Tcp.connect({ host, port: target })
-        const counters = { c2s: 0, s2c: 0 }
-        const pump = (from: Connection.Connection, direction: Direction) =>
-          Effect.forever(Effect.flatMap(from.receive, (packets) =>
-            Effect.forEach(packets, (packet) =>
-              Effect.forEach(rewrite(direction, counters[direction]++, packet), ({ packet, to }) =>
-                (to === "server" ? server : client).send([packet]), { discard: true }), { discard: true })))
-        yield* Effect.raceFirst(pump(client, "c2s"), pump(server, "s2c")).pipe(Effect.ignore)
-      })
-    ))
-    return relay.port
   })
 
 /** A relay that records every packet, per direction, of all its connections. */
