@@ -21,13 +21,14 @@
  *
  * Which contender runs which scenario (ids of `scenarios.ts`):
  *
- * | contender | main scenarios | `multiplex-64` | `compression-json-16k` |
- * |---|---|---|---|
- * | `tcp`, `tls` | all | yes | yes |
- * | `unix`, `np-secure-sodium`, `np-secure-unix-sodium`, `np-tls` | all | `np-secure-sodium` | – |
- * | `np-secure-node`, `np-secure-noble` | `window-64`, `window-64k`, `connect` | – | – |
- * | `np-mux-raw`, `np-mux-secure` | – | yes | – |
- * | `np-ext-none`, `np-ext-lz4`, `np-ext-zstd` | – | – | yes |
+ * | contender | main scenarios | `multiplex-64` | `compression-json-16k` | `ciphers-64k` |
+ * |---|---|---|---|---|
+ * | `tcp`, `tls` | all | yes | yes | yes |
+ * | `unix`, `np-secure-sodium`, `np-secure-unix-sodium`, `np-tls` | all | `np-secure-sodium` | – | `np-secure-sodium` |
+ * | `np-secure-node`, `np-secure-noble` | `window-64`, `window-64k`, `connect` | – | – | – |
+ * | `np-mux-raw`, `np-mux-secure` | – | yes | – | – |
+ * | `np-ext-none`, `np-ext-lz4`, `np-ext-zstd` | – | – | yes | `np-ext-none` |
+ * | `np-ext-aes` | – | – | – | yes |
  *
  * The crypto provider shows in per-message cost (`window-64`), bulk sealing
  * (`window-64k`) and the handshake (`connect`); ping-pong and 1 KiB add
@@ -71,7 +72,7 @@ export const tcp: Runner.Contender = {
   kind: "baseline",
   transport: "tcp",
   reference: true,
-  supports: runs([...mainIds, Scenarios.multiplex64.id, Scenarios.compressionJson.id]),
+  supports: runs([...mainIds, Scenarios.multiplex64.id, Scenarios.compressionJson.id, Scenarios.bulkCiphers.id]),
   server: () => ({ script: baselineServer, args: ["--transport", "tcp"] }),
   client: () => ({ driver: baselineDriver, options: { transport: "tcp" } })
 }
@@ -107,7 +108,7 @@ export const tls: Runner.Contender = {
   reference: true,
   note: "TLS 1.3 over TCP, self-signed ECDSA P-256 certificate made at bench time and verified by the client; " +
     "every connection is a full handshake (no session resumption).",
-  supports: runs([...mainIds, Scenarios.multiplex64.id, Scenarios.compressionJson.id]),
+  supports: runs([...mainIds, Scenarios.multiplex64.id, Scenarios.compressionJson.id, Scenarios.bulkCiphers.id]),
   server: (context) => ({
     script: baselineServer,
     args: ["--transport", "tls", "--cert", context.tls.certPath, "--key", context.tls.keyPath]
@@ -224,11 +225,35 @@ export const extended = (compression: "none" | "lz4" | "zstd"): Runner.Contender
     : `network-protocol extended + ${compression === "lz4" ? "LZ4" : "Zstd"}`,
   kind: "library",
   transport: "tcp",
-  supports: runs([Scenarios.compressionJson.id]),
+  supports: runs(compression === "none" ? [Scenarios.compressionJson.id, Scenarios.bulkCiphers.id] : [Scenarios.compressionJson.id]),
   server: () => ({ script: sessionServer, args: ["--crypto", "sodium", "--extended", "zstd,lz4"] }),
   client: () => ({ driver: sessionDriver, options: { profile: "extended", crypto: "sodium", compression } }),
   unavailable: sodiumMissing
 })
+
+/**
+ * The library's extended profile (sodium) over TCP with AES-256-GCM
+ * negotiated for the data frames (no compression).
+ *
+ * @category library
+ * @since 0.1.0
+ */
+export const extendedAes: Runner.Contender = {
+  id: "np-ext-aes",
+  label: "network-protocol extended + AES-256-GCM",
+  kind: "library",
+  transport: "tcp",
+  supports: runs([Scenarios.bulkCiphers.id]),
+  server: () => ({
+    script: sessionServer,
+    args: ["--crypto", "sodium", "--extended", "none", "--ciphers", "aes-256-gcm,xchacha20-poly1305"]
+  }),
+  client: () => ({
+    driver: sessionDriver,
+    options: { profile: "extended", crypto: "sodium", compression: "none", cipher: "aes-256-gcm" }
+  }),
+  unavailable: sodiumMissing
+}
 
 /**
  * The baselines.
@@ -245,7 +270,7 @@ export const baselines: ReadonlyArray<Runner.Contender> = [tcp, unix, tls]
  * @since 0.1.0
  */
 export const library: ReadonlyArray<Runner.Contender> = [
-  secure("sodium", "tcp", [...mainIds, Scenarios.multiplex64.id]),
+  secure("sodium", "tcp", [...mainIds, Scenarios.multiplex64.id, Scenarios.bulkCiphers.id]),
   secure("sodium", "unix", mainIds),
   overTls,
   secure("node", "tcp", providerIds),
@@ -254,7 +279,8 @@ export const library: ReadonlyArray<Runner.Contender> = [
   multiplexed("secure"),
   extended("none"),
   extended("lz4"),
-  extended("zstd")
+  extended("zstd"),
+  extendedAes
 ]
 
 /**

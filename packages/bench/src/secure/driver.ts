@@ -9,8 +9,9 @@
  *   for every message) with the chosen crypto provider;
  * - `"plain"`: `Tls.connect` (TLS 1.3, the server's certificate as trust
  *   anchor, name `localhost`) and `Session.plain`, the crate's TLS profile;
- * - `"extended"`: `ExtendedSession.client` with the extension required and
- *   the `compression` option offered (`"none"`, `"lz4"` or `"zstd"`).
+ * - `"extended"`: `ExtendedSession.client` with the extension required, the
+ *   `compression` option offered (`"none"`, `"lz4"` or `"zstd"`) and the
+ *   `cipher` option (`"xchacha20-poly1305"`, default, or `"aes-256-gcm"`).
  *
  * - `send(count)` seals `count` copies of the request message and writes
  *   them with one `session.send` (one socket write).
@@ -38,6 +39,7 @@ import * as Compression from "@network-protocol/core/Compression"
 import * as Crypto from "@network-protocol/core/Crypto"
 import * as Message from "@network-protocol/core/Message"
 import type * as ProtocolError from "@network-protocol/core/ProtocolError"
+import type * as SecureEnvelope from "@network-protocol/core/SecureEnvelope"
 import * as ExtendedSession from "@network-protocol/service/ExtendedSession"
 import * as Session from "@network-protocol/service/Session"
 import type * as Connection from "@network-protocol/transport/Connection"
@@ -63,6 +65,12 @@ const open = (address: Driver.Address): Effect.Effect<Connection.Connection, Pro
 
 type Opened = { readonly session: Session.Session; readonly info: Readonly<Record<string, string>> }
 type Opener = (address: Driver.Address) => Effect.Effect<Opened, ProtocolError.ProtocolError, Crypto.Crypto | Scope.Scope>
+
+const cipherOf = (u: unknown): ReadonlyArray<SecureEnvelope.Cipher> => {
+  if (u === undefined || u === "xchacha20-poly1305") return ["xchacha20-poly1305"]
+  if (u === "aes-256-gcm") return ["aes-256-gcm"]
+  throw new Error(`unknown cipher ${String(u)}: xchacha20-poly1305 or aes-256-gcm`)
+}
 
 const compressionOf = (u: unknown): ReadonlyArray<Compression.Kind> => {
   switch (u ?? "none") {
@@ -107,17 +115,27 @@ const opener = async (options: Driver.DriverOptions, base: Readonly<Record<strin
     }
     case "extended": {
       const compression = compressionOf(options["compression"])
+      const ciphers = cipherOf(options["cipher"])
       const codec = await Effect.runPromise(Compression.makeDefault())
       return (address) =>
         Effect.map(
-          Effect.flatMap(open(address), (c) => ExtendedSession.client(c, { require: true, compression, codec })),
+          Effect.flatMap(
+            open(address),
+            (c) => ExtendedSession.client(c, { require: true, compression, codec, ciphers })
+          ),
           (session) => ({
             session,
             info: session.security.compression === undefined
-              ? { crypto: base["crypto"] ?? "?", profile: session.security.profile, compression: "none" }
+              ? {
+                crypto: base["crypto"] ?? "?",
+                profile: session.security.profile,
+                cipher: session.security.cipher ?? "?",
+                compression: "none"
+              }
               : {
                 crypto: base["crypto"] ?? "?",
                 profile: session.security.profile,
+                cipher: session.security.cipher ?? "?",
                 compression: session.security.compression,
                 codecs: codec.name
               }

@@ -32,6 +32,7 @@ import * as Util from "node:util"
 import type * as Compression from "@network-protocol/core/Compression"
 import * as Identity from "@network-protocol/core/Identity"
 import * as NetworkConfig from "@network-protocol/core/NetworkConfig"
+import type * as SecureEnvelope from "@network-protocol/core/SecureEnvelope"
 import * as Daemon from "@network-protocol/service/Daemon"
 import * as Tls from "@network-protocol/transport/Tls"
 import type * as Driver from "../harness/Driver.ts"
@@ -44,7 +45,8 @@ const { values } = Util.parseArgs({
     unix: { type: "string" },
     cert: { type: "string" },
     key: { type: "string" },
-    extended: { type: "string" }
+    extended: { type: "string" },
+    ciphers: { type: "string" }
   }
 })
 
@@ -56,11 +58,13 @@ const tls = values.cert !== undefined && values.key !== undefined
   : undefined
 
 const isKind = (name: string): name is Compression.Kind => name === "lz4" || name === "zstd"
+const isCipher = (name: string): name is SecureEnvelope.Cipher => name === "xchacha20-poly1305" || name === "aes-256-gcm"
 const security = (list: string): Daemon.Security => {
   const names = list === "none" ? [] : list.split(",")
   const compression = names.filter(isKind)
   if (compression.length !== names.length) throw new Error(`unknown --extended ${list}: none, or lz4 and/or zstd`)
-  return { identity: Identity.generate(), compression }
+  const ciphers = (values.ciphers ?? "xchacha20-poly1305").split(",").filter(isCipher)
+  return { identity: Identity.generate(), compression, ciphers }
 }
 
 const config = new NetworkConfig.ServerConfig({ ...NetworkConfig.defaults.server, max_connections: 10_000 })
