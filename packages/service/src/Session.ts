@@ -154,60 +154,20 @@ export const secureClient = Effect.fnUntraced(function*(
  * @category constructors
  * @since 0.1.0
  */
-export const plain = (connection: Connection.Connection): Session => {
-  const decodeAll = (
-    packets: Arr.NonEmptyReadonlyArray<Packet.Packet>
-  ): Effect.Effect<Arr.NonEmptyReadonlyArray<Message.Message>, ProtocolError.ProtocolError> => {
-    const messages: Array<Message.Message> = []
-    for (let i = 0; i < packets.length; i++) {
-      const decoded = MessageCodec.decode(packets[i].payload)
-      if (Result.isSuccess(decoded)) messages.push(decoded.success)
-    }
-    return messages.length > 0
-      ? Effect.succeed(messages as unknown as Arr.NonEmptyReadonlyArray<Message.Message>)
-      : receive
+export const plain = (connection: Connection.Connection): Session =>
+  SealedSession.fromSealer(connection, plainSealer, [], "plain")
+
+/** Plain bincode in packets; a payload that does not decode is skipped. */
+const plainSealer: SealedSession.Sealer = {
+  seal: (message) => Result.map(MessageCodec.encode(message), Packet.make),
+  open: (packet) => {
+    const decoded = MessageCodec.decode(packet.payload)
+    return Result.isSuccess(decoded) ? decoded : skipped
   }
-  const receive: Effect.Effect<Arr.NonEmptyReadonlyArray<Message.Message>, ProtocolError.ProtocolError> = Effect
-    .flatMap(Effect.suspend(() => connection.receive), decodeAll)
-  const session: Session = {
-    receive,
-    send: (messages) =>
-      Effect.suspend(() => {
-        const packets: Array<Packet.Packet> = []
-        for (let i = 0; i < messages.length; i++) {
-          const encoded = encodePlain(messages[i])
-          if (Result.isFailure(encoded)) return Effect.fail(encoded.failure)
-          packets.push(encoded.success)
-        }
-        return connection.send(packets as unknown as Arr.NonEmptyReadonlyArray<Packet.Packet>)
-      }),
-    info: { ...infoOf(connection), profile: "plain" },
-    close: connection.close
-  }
-  return SealedSession.withWire(session, connection, (push) => ({
-    push,
-    open: openPlain,
-    seal: encodePlain,
-    takePending: () => []
-  }))
 }
 
 const skipped = Result.succeed(undefined)
 
-/** A plain payload's message; one that does not decode is skipped, as the crate's TLS daemon does. */
-const openPlain = (packet: Packet.Packet): Result.Result<Message.Message | undefined, ProtocolError.ProtocolError> => {
-  const decoded = MessageCodec.decode(packet.payload)
-  return Result.isSuccess(decoded) ? decoded : skipped
-}
-
-const encodePlain = (message: Message.Message): Result.Result<Packet.Packet, ProtocolError.ProtocolError> =>
-  Result.map(MessageCodec.encode(message), Packet.make)
-
-const infoOf = (connection: Connection.Connection) => ({
-  transport: connection.info.transport,
-  remoteAddress: connection.info.remoteAddress,
-  localAddress: connection.info.localAddress
-})
 
 const decodeHandshake = (packet: Packet.Packet): Effect.Effect<Message.Message, ProtocolError.ProtocolError> =>
   Effect.fromResult(MessageCodec.decode(packet.payload)).pipe(

@@ -23,7 +23,7 @@ const server = Effect.gen(function*() {
       const session = yield* Session.secureServer(connection)
       const wire = SealedSession.wireOf(session)
       // what the server read after the Confirm, in the same read
-      const pending = wire === undefined ? -1 : wire.takePending().length
+      const pending = wire === undefined ? -1 : wire.pending.length
       yield* Deferred.succeed(sessions, { session, pending })
       return yield* Effect.never
     }).pipe(Effect.provideService(ReplayCache.ReplayCache, cache))

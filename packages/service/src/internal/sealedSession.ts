@@ -15,60 +15,39 @@ import * as Connection from "@network-protocol/transport/Connection"
 import type * as Session from "../Session.ts"
 
 /**
- * Seals messages into packets and opens them back (a `SecureChannel`, or the
- * extended profile's envelope).
+ * Turns messages into packets and back: a `SecureChannel`, the extended
+ * profile's envelope, or plain bincode inside TLS. `open` gives `undefined`
+ * for a packet to skip (the plain profile skips payloads that do not decode).
  *
  * @internal
  */
 export interface Sealer {
   readonly seal: (message: Message.Message) => Result.Result<Packet.Packet, ProtocolError.ProtocolError>
-  readonly open: (packet: Packet.Packet) => Result.Result<Message.Message, ProtocolError.ProtocolError>
+  readonly open: (packet: Packet.Packet) => Result.Result<Message.Message | undefined, ProtocolError.ProtocolError>
 }
 
 /**
  * A session's synchronous side, for serving it from socket events (the
- * daemon): the connection's push side and the session's own packet ⇄ message
- * conversions. Only sessions over a connection with a push side have one.
+ * daemon): the connection's push side, the session's sealer, and the packets
+ * read after the handshake that the session has not delivered yet.
  *
  * @internal
  */
 export interface Wire {
   readonly push: Connection.Push
-  /** The message in a packet, `undefined` to skip the packet, or the error that ends the session. */
-  readonly open: (packet: Packet.Packet) => Result.Result<Message.Message | undefined, ProtocolError.ProtocolError>
-  readonly seal: (message: Message.Message) => Result.Result<Packet.Packet, ProtocolError.ProtocolError>
-  /** Packets read before the session started (after the handshake), handed out once. */
-  readonly takePending: () => ReadonlyArray<Packet.Packet>
-}
-
-const kWire: unique symbol = Symbol.for("network-protocol/service/SessionWire")
-
-interface WithWire {
-  readonly [kWire]?: Wire | undefined
+  readonly sealer: Sealer
+  readonly pending: ReadonlyArray<Packet.Packet>
 }
 
 /**
- * The wire of a session, if it has one.
+ * The wire of a session, if it has one (a session of this module over a
+ * connection with a push side). It takes over the session's pending packets:
+ * call it once, to serve the session from then on.
  *
  * @internal
  */
-export const wireOf = (session: Session.Session): Wire | undefined => (session as Session.Session & WithWire)[kWire]
-
-/**
- * A session with its wire attached, when its connection has a push side.
- *
- * @internal
- */
-export const withWire = (
-  session: Session.Session,
-  connection: Connection.Connection,
-  make: (push: Connection.Push) => Wire
-): Session.Session => {
-  const push = Connection.push(connection)
-  if (push === undefined) return session
-  const withWire: Session.Session & WithWire = { ...session, [kWire]: make(push) }
-  return withWire
-}
+export const wireOf = (session: Session.Session): Wire | undefined =>
+  session instanceof SealedSessionImpl ? session.wire() : undefined
 
 /**
  * Reads one packet at a time during a handshake, keeping what comes after
@@ -97,39 +76,43 @@ export const packetReader = (connection: Connection.Connection) => {
 }
 
 /**
- * A session over a sealer: one object per session (its methods on the
- * prototype), which is also the session's wire when the connection has a
- * push side.
+ * A session over a sealer: one object per session, its methods on the
+ * prototype.
  */
-class SealedSessionImpl implements Session.Session, Wire {
+class SealedSessionImpl implements Session.Session {
   readonly info: Session.Info
-  readonly push: Connection.Push
-  readonly [kWire]: Wire | undefined
   private readonly connection: Connection.Connection
+  private readonly push: Connection.Push | undefined
   private readonly sealer: Sealer
   private leftover: ReadonlyArray<Packet.Packet>
   private stashed: ProtocolError.ProtocolError | undefined = undefined
-  /** The handshake's last message, when it goes out with the first send (see {@link fromSealer}). */
+  /** The handshake's last message, when it goes out with the first send (see {@link fromSealerAfter}). */
   private unsent: Packet.Packet | undefined = undefined
 
   constructor(
     connection: Connection.Connection,
     sealer: Sealer,
     pending: ReadonlyArray<Packet.Packet>,
-    profile: Session.Info["profile"],
-    push: Connection.Push | undefined
+    profile: Session.Info["profile"]
   ) {
     this.connection = connection
+    this.push = Connection.push(connection)
     this.sealer = sealer
     this.leftover = pending
-    this.push = push as Connection.Push
-    this[kWire] = push === undefined ? undefined : this
     this.info = {
       transport: connection.info.transport,
       remoteAddress: connection.info.remoteAddress,
       localAddress: connection.info.localAddress,
       profile
     }
+  }
+
+  wire(): Wire | undefined {
+    const push = this.push
+    if (push === undefined) return undefined
+    const pending = this.leftover
+    this.leftover = []
+    return { push, sealer: this.sealer, pending }
   }
 
   private openAll(
@@ -143,8 +126,10 @@ class SealedSessionImpl implements Session.Session, Wire {
         this.stashed = opened.failure
         break
       }
-      messages.push(opened.success)
+      if (opened.success !== undefined) messages.push(opened.success)
     }
+    // every packet skipped: read on
+    if (messages.length === 0) return this.receive
     return Effect.succeed(messages as unknown as Arr.NonEmptyReadonlyArray<Message.Message>)
   }
 
@@ -179,33 +164,19 @@ class SealedSessionImpl implements Session.Session, Wire {
    * so that both leave in one write; it is written alone at the end of the
    * tick if nothing was sent.
    */
-  holdUntilFirstSend(packet: Packet.Packet): void {
+  holdUntilFirstSend(packet: Packet.Packet, push: Connection.Push): void {
     this.unsent = packet
     setImmediate(() => {
       const unsent = this.unsent
       if (unsent === undefined) return
       this.unsent = undefined
       // a failure shows on the next receive or send, as the socket's error
-      this.push.write([unsent])
+      push.write([unsent])
     })
   }
 
   get close(): Effect.Effect<void> {
     return this.connection.close
-  }
-
-  open(packet: Packet.Packet): Result.Result<Message.Message, ProtocolError.ProtocolError> {
-    return this.sealer.open(packet)
-  }
-
-  seal(message: Message.Message): Result.Result<Packet.Packet, ProtocolError.ProtocolError> {
-    return this.sealer.seal(message)
-  }
-
-  takePending(): ReadonlyArray<Packet.Packet> {
-    const packets = this.leftover
-    this.leftover = []
-    return packets
   }
 }
 
@@ -221,7 +192,7 @@ export const fromSealer = (
   sealer: Sealer,
   pending: ReadonlyArray<Packet.Packet>,
   profile: Session.Info["profile"]
-): Session.Session => new SealedSessionImpl(connection, sealer, pending, profile, Connection.push(connection))
+): Session.Session => new SealedSessionImpl(connection, sealer, pending, profile)
 
 /**
  * A client's session whose handshake ends with a message the server does not
@@ -239,11 +210,9 @@ export const fromSealerAfter = (
   pending: ReadonlyArray<Packet.Packet>,
   profile: Session.Info["profile"]
 ): Effect.Effect<Session.Session, ProtocolError.ProtocolError> => {
+  const session = new SealedSessionImpl(connection, sealer, pending, profile)
   const push = Connection.push(connection)
-  if (push === undefined) {
-    return Effect.as(connection.send([last]), new SealedSessionImpl(connection, sealer, pending, profile, push))
-  }
-  const session = new SealedSessionImpl(connection, sealer, pending, profile, push)
-  session.holdUntilFirstSend(last)
+  if (push === undefined) return Effect.as(connection.send([last]), session)
+  session.holdUntilFirstSend(last, push)
   return Effect.succeed(session)
 }

@@ -190,7 +190,7 @@ class Served<E, R> implements Connection.Sink, Watchdog.Watched, Drainable {
     const messages: Array<Message.Message> = []
     let failure: ProtocolError.ProtocolError | undefined
     for (let i = 0; i < packets.length; i++) {
-      const opened = wire.open(packets[i])
+      const opened = wire.sealer.open(packets[i])
       if (Result.isFailure(opened)) {
         failure = opened.failure
         break
@@ -463,7 +463,7 @@ class WirePort implements Port {
   write(messages: Arr.NonEmptyReadonlyArray<Message.Message>): ProtocolError.ProtocolError | boolean {
     const packets = new Array<Packet.Packet>(messages.length)
     for (let i = 0; i < messages.length; i++) {
-      const sealed = this.wire.seal(messages[i])
+      const sealed = this.wire.sealer.seal(messages[i])
       if (Result.isFailure(sealed)) return sealed.failure
       packets[i] = sealed.success
     }
@@ -550,8 +550,9 @@ export const serveSession = <E, R>(
     }
     if (wire !== undefined) {
       served.port = new WirePort(wire)
-      const pending = wire.takePending()
-      if (pending.length > 0) served.onPackets(pending as unknown as Arr.NonEmptyReadonlyArray<Packet.Packet>)
+      if (wire.pending.length > 0) {
+        served.onPackets(wire.pending as unknown as Arr.NonEmptyReadonlyArray<Packet.Packet>)
+      }
       wire.push.attach(served)
     } else {
       const { port, reader } = sessionPort(served, session)
