@@ -758,12 +758,38 @@ export const parseConfirm = (
 const CLIENT_NONCE_LABEL = ascii("client_nonce")
 const SERVER_NONCE_LABEL = ascii("server_nonce")
 
-class Client implements ClientHandshake {
+/**
+ * What the client and the server machines share: `pipe`, and ending — a
+ * failure wipes the secrets and leaves the machine `Failed`; `destroy`
+ * wipes them too and fails a machine that is not done.
+ */
+abstract class Machine<Phase extends string> {
   pipe() {
     return Pipeable.pipeArguments(this, arguments)
   }
 
   readonly [TypeId] = TypeId
+  abstract phase: Phase | "Done" | "Failed"
+
+  protected abstract wipe(): void
+
+  readonly destroy = (): void => {
+    this.wipe()
+    if (this.phase !== "Done") this.phase = "Failed"
+  }
+
+  protected fail(detail: string): Result.Result<never, ProtocolError.ProtocolError> {
+    return this.failWith(handshakeError(detail))
+  }
+
+  protected failWith(error: ProtocolError.ProtocolError): Result.Result<never, ProtocolError.ProtocolError> {
+    this.wipe()
+    this.phase = "Failed"
+    return Result.fail(error)
+  }
+}
+
+class Client extends Machine<Handshake.ClientPhase> implements ClientHandshake {
   readonly side = "client" as const
   phase: Handshake.ClientPhase = "Initial"
   private readonly crypto: Crypto.Crypto["Service"]
@@ -775,6 +801,7 @@ class Client implements ClientHandshake {
   private initPayload: Uint8Array | undefined = undefined
 
   constructor(crypto: Crypto.Crypto["Service"], options: ClientOptions) {
+    super()
     this.crypto = crypto
     this.options = options
     this.offered = offerBitsOf(options.compression ?? [])
@@ -893,22 +920,7 @@ class Client implements ClientHandshake {
     })
   }
 
-  readonly destroy = (): void => {
-    this.wipe()
-    if (this.phase !== "Done") this.phase = "Failed"
-  }
-
-  private fail(detail: string): Result.Result<never, ProtocolError.ProtocolError> {
-    return this.failWith(handshakeError(detail))
-  }
-
-  private failWith(error: ProtocolError.ProtocolError): Result.Result<never, ProtocolError.ProtocolError> {
-    this.wipe()
-    this.phase = "Failed"
-    return Result.fail(error)
-  }
-
-  private wipe(): void {
+  protected wipe(): void {
     this.secretKey?.fill(0)
     this.secretKey = undefined
   }
@@ -927,12 +939,7 @@ interface Pending {
   readonly compression: Compression.Kind | undefined
 }
 
-class Server implements ServerHandshake {
-  pipe() {
-    return Pipeable.pipeArguments(this, arguments)
-  }
-
-  readonly [TypeId] = TypeId
+class Server extends Machine<Handshake.ServerPhase> implements ServerHandshake {
   readonly side = "server" as const
   phase: Handshake.ServerPhase = "AwaitingInit"
   private readonly crypto: Crypto.Crypto["Service"]
@@ -945,6 +952,7 @@ class Server implements ServerHandshake {
   private pending: Pending | undefined = undefined
 
   constructor(crypto: Crypto.Crypto["Service"], replayCache: ReplayCache.ReplayCache, options: ServerOptions) {
+    super()
     this.crypto = crypto
     this.replayCache = replayCache
     this.options = options
@@ -1081,22 +1089,7 @@ class Server implements ServerHandshake {
     })
   }
 
-  readonly destroy = (): void => {
-    this.wipe()
-    if (this.phase !== "Done") this.phase = "Failed"
-  }
-
-  private fail(detail: string): Result.Result<never, ProtocolError.ProtocolError> {
-    return this.failWith(handshakeError(detail))
-  }
-
-  private failWith(error: ProtocolError.ProtocolError): Result.Result<never, ProtocolError.ProtocolError> {
-    this.wipe()
-    this.phase = "Failed"
-    return Result.fail(error)
-  }
-
-  private wipe(): void {
+  protected wipe(): void {
     this.compatible?.destroy()
     this.compatible = undefined
     wipeSchedule(this.pending?.schedule)
