@@ -240,15 +240,12 @@ describe("in-session integrity on loopback", () => {
    * must end with the expected violation, and the client must see the
    * connection close.
    */
-  const attack = (
-    rewrite: Rewrite,
-    open: (c: Connection.Connection) => Effect.Effect<Session.Session, ProtocolError.ProtocolError, Crypto.Crypto | ReplayCache.ReplayCache | Scope.Scope> =
-      (c) => ExtendedSession.server(c, { identity: serverId })
-  ) =>
+  const attack = (rewrite: Rewrite, cipher: SecureEnvelope.Cipher) =>
     Effect.gen(function*() {
-      const server = yield* echoServer(open)
+      const server = yield* echoServer((c) => ExtendedSession.server(c, { identity: serverId, ciphers: [cipher] }))
       const port = yield* packetRelay(server.port, rewrite)
-      const session = yield* ExtendedSession.client(yield* connectTo(port), {})
+      const session = yield* ExtendedSession.client(yield* connectTo(port), { ciphers: [cipher] })
+      assert.strictEqual(session.security.cipher, cipher)
       yield* session.send([Message.Echo({ text: "a" }), Message.Echo({ text: "b" })])
       const replies: Array<string> = []
       const closed = yield* Effect.exit(Effect.forever(Effect.map(session.receive, (ms) => replies.push(...ms.map(text)))))
@@ -267,16 +264,21 @@ describe("in-session integrity on loopback", () => {
     assert.isTrue(reason === "ConnectionClosed" || reason === "Io", reason)
   }
 
-  it.live("a replayed frame is refused: typed Replay, connection closed", () =>
-    Effect.gen(function*() {
-      const result = yield* attack((direction, index, packet) =>
-        direction === "c2s" && index === 2 ? [...forward(direction, packet), ...forward(direction, packet)] : forward(direction, packet)
-      )
-      assert.deepStrictEqual(violation(result.serverExit), { kind: "Replay", expected: 1, received: 0 })
-      assert.strictEqual(errorOf(result.serverExit).reason._tag, "SecurityError")
-      assert.deepStrictEqual(result.received, ["a"]) // the replay never reached the application
-      closedReason(result.closed)
-    }).pipe(Effect.scoped, Effect.provide(Crypto.layerDefault)))
+  /** The attacks below run under each data-frame cipher. */
+  const ciphers: ReadonlyArray<SecureEnvelope.Cipher> = ["xchacha20-poly1305", "aes-256-gcm"]
+
+  for (const cipher of ciphers) {
+    it.live(`a replayed frame is refused: typed Replay, connection closed (${cipher})`, () =>
+      Effect.gen(function*() {
+        const result = yield* attack((direction, index, packet) =>
+          direction === "c2s" && index === 2 ? [...forward(direction, packet), ...forward(direction, packet)] : forward(direction, packet)
+        , cipher)
+        assert.deepStrictEqual(violation(result.serverExit), { kind: "Replay", expected: 1, received: 0 })
+        assert.strictEqual(errorOf(result.serverExit).reason._tag, "SecurityError")
+        assert.deepStrictEqual(result.received, ["a"]) // the replay never reached the application
+        closedReason(result.closed)
+      }).pipe(Effect.scoped, Effect.provide(Crypto.layerDefault)))
+  }
 
   it.live("the same replay is accepted by the compatible profile (the crate's weakness, SPEC §15.1 #4)", () =>
     Effect.gen(function*() {
@@ -292,42 +294,48 @@ describe("in-session integrity on loopback", () => {
       assert.deepStrictEqual(yield* Ref.get(server.received), ["pay 100", "pay 100"])
     }).pipe(Effect.scoped, Effect.provide(Crypto.layerDefault)))
 
-  it.live("reordered frames are refused: typed OutOfOrder, connection closed", () =>
-    Effect.gen(function*() {
-      let held: Packet.Packet | undefined
-      const result = yield* attack((direction, index, packet) => {
-        if (direction !== "c2s" || index < 2) return forward(direction, packet)
-        if (index === 2) {
-          held = packet
-          return []
-        }
-        return index === 3 && held !== undefined ? [...forward(direction, packet), ...forward(direction, held)] : forward(direction, packet)
-      })
-      assert.deepStrictEqual(violation(result.serverExit), { kind: "OutOfOrder", expected: 0, received: 1 })
-      assert.deepStrictEqual(result.received, [])
-      closedReason(result.closed)
-    }).pipe(Effect.scoped, Effect.provide(Crypto.layerDefault)))
+  for (const cipher of ciphers) {
+    it.live(`reordered frames are refused: typed OutOfOrder, connection closed (${cipher})`, () =>
+      Effect.gen(function*() {
+        let held: Packet.Packet | undefined
+        const result = yield* attack((direction, index, packet) => {
+          if (direction !== "c2s" || index < 2) return forward(direction, packet)
+          if (index === 2) {
+            held = packet
+            return []
+          }
+          return index === 3 && held !== undefined ? [...forward(direction, packet), ...forward(direction, held)] : forward(direction, packet)
+        }, cipher)
+        assert.deepStrictEqual(violation(result.serverExit), { kind: "OutOfOrder", expected: 0, received: 1 })
+        assert.deepStrictEqual(result.received, [])
+        closedReason(result.closed)
+      }).pipe(Effect.scoped, Effect.provide(Crypto.layerDefault)))
+  }
 
-  it.live("a dropped frame is detected at the next one: typed OutOfOrder", () =>
-    Effect.gen(function*() {
-      const result = yield* attack((direction, index, packet) =>
-        direction === "c2s" && index === 2 ? [] : forward(direction, packet)
-      )
-      assert.deepStrictEqual(violation(result.serverExit), { kind: "OutOfOrder", expected: 0, received: 1 })
-      closedReason(result.closed)
-    }).pipe(Effect.scoped, Effect.provide(Crypto.layerDefault)))
+  for (const cipher of ciphers) {
+    it.live(`a dropped frame is detected at the next one: typed OutOfOrder (${cipher})`, () =>
+      Effect.gen(function*() {
+        const result = yield* attack((direction, index, packet) =>
+          direction === "c2s" && index === 2 ? [] : forward(direction, packet)
+        , cipher)
+        assert.deepStrictEqual(violation(result.serverExit), { kind: "OutOfOrder", expected: 0, received: 1 })
+        closedReason(result.closed)
+      }).pipe(Effect.scoped, Effect.provide(Crypto.layerDefault)))
+  }
 
-  it.live("a reflected frame (the server's own, sent back to it) is refused: typed Reflection", () =>
-    Effect.gen(function*() {
-      const result = yield* attack((direction, index, packet) =>
-        direction === "s2c" && index === 1
-          ? [...forward(direction, packet), { to: "server", packet }]
-          : forward(direction, packet)
-      )
-      assert.deepStrictEqual(violation(result.serverExit), { kind: "Reflection", expected: 2, received: 0 })
-      assert.deepStrictEqual(result.received, ["a", "b"])
-      closedReason(result.closed)
-    }).pipe(Effect.scoped, Effect.provide(Crypto.layerDefault)))
+  for (const cipher of ciphers) {
+    it.live(`a reflected frame (the server's own, sent back to it) is refused: typed Reflection (${cipher})`, () =>
+      Effect.gen(function*() {
+        const result = yield* attack((direction, index, packet) =>
+          direction === "s2c" && index === 1
+            ? [...forward(direction, packet), { to: "server", packet }]
+            : forward(direction, packet)
+        , cipher)
+        assert.deepStrictEqual(violation(result.serverExit), { kind: "Reflection", expected: 2, received: 0 })
+        assert.deepStrictEqual(result.received, ["a", "b"])
+        closedReason(result.closed)
+      }).pipe(Effect.scoped, Effect.provide(Crypto.layerDefault)))
+  }
 
   it.live("a frame the client reflects back to itself is refused by the client (typed Reflection)", () =>
     Effect.gen(function*() {
@@ -345,17 +353,20 @@ describe("in-session integrity on loopback", () => {
       })
     }).pipe(Effect.scoped, Effect.provide(Crypto.layerDefault)))
 
-  it.live("a tampered frame is a DecryptionFailure, connection closed", () =>
-    Effect.gen(function*() {
-      const result = yield* attack((direction, index, packet) => {
-        if (direction !== "c2s" || index !== 2) return forward(direction, packet)
-        const payload = new Uint8Array(packet.payload)
-        payload[payload.length - 20] ^= 1
-        return forward(direction, Packet.make(payload))
-      })
-      assert.strictEqual(errorOf(result.serverExit).reason._tag, "DecryptionFailure")
-      closedReason(result.closed)
-    }).pipe(Effect.scoped, Effect.provide(Crypto.layerDefault)))
+  for (const cipher of ciphers) {
+    it.live(`a tampered frame is a DecryptionFailure, connection closed (${cipher})`, () =>
+      Effect.gen(function*() {
+        const result = yield* attack((direction, index, packet) => {
+          if (direction !== "c2s" || index !== 2) return forward(direction, packet)
+          const payload = new Uint8Array(packet.payload)
+          payload[payload.length - 20] ^= 1
+          return forward(direction, Packet.make(payload))
+        }, cipher)
+        assert.strictEqual(errorOf(result.serverExit).reason._tag, "DecryptionFailure")
+        assert.deepStrictEqual(result.received, [])
+        closedReason(result.closed)
+      }).pipe(Effect.scoped, Effect.provide(Crypto.layerDefault)))
+  }
 })
 
 // -----------------------------------------------------------------------------
