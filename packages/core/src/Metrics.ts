@@ -190,21 +190,19 @@ export const withAttributes: {
 } = dual(
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, attributes: Attributes): Effect.Effect<A, E, R> =>
-    Effect.updateService(self, Metric.CurrentMetricAttributes, (current) => mergeAttributes(current, attributes))
+    Effect.updateService(self, Metric.CurrentMetricAttributes, (current) => mergeShared(current, attributes))
 )
 
 /**
- * A context with `attributes` added to its metric attributes: what
- * {@link withAttributes} does, for code that builds a fiber's context itself
- * (e.g. with `Effect.updateContext`).
- *
- * @category attributes
- * @since 0.1.0
+ * `mergeAttributes`, with one merged object per pair, shared by every fiber
+ * that adds the same attributes over the same ones: a metric resolves its
+ * series once per attributes object (by identity), so per-connection copies
+ * would make every recording rebuild its key.
  */
-export const addAttributes = <R>(context: Context.Context<R>, attributes: Attributes): Context.Context<R> => {
-  const current = Context.get(context, Metric.CurrentMetricAttributes)
-  // One merged object per pair, shared by every fiber that adds the same
-  // attributes: a metric resolves its series once per attributes object.
+const mergeShared = (
+  current: Metric.Metric.AttributeSet,
+  attributes: Attributes
+): Metric.Metric.AttributeSet => {
   let merged = mergedAttributes.get(current)
   if (merged === undefined) {
     merged = new WeakMap()
@@ -215,7 +213,7 @@ export const addAttributes = <R>(context: Context.Context<R>, attributes: Attrib
     result = mergeAttributes(current, attributes)
     merged.set(attributes, result)
   }
-  return Context.add(context, Metric.CurrentMetricAttributes, result)
+  return result
 }
 
 const mergedAttributes = new WeakMap<object, WeakMap<Attributes, Metric.Metric.AttributeSet>>()
