@@ -35,7 +35,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as NodeCrypto from "node:crypto"
 import * as Crypto from "./Crypto.ts"
-import { allocExact, checkLength, isZero } from "./internal/bytes.ts"
+import { checkLength, isZero } from "./internal/bytes.ts"
+import * as OpenSsl from "./internal/openSsl.ts"
+import { own } from "./internal/openSsl.ts"
 
 /**
  * The default of {@link Options.nativeThreshold}: `0`, every message goes to
@@ -68,16 +70,6 @@ export interface Options {
 
 /** A Buffer view of `bytes`, no copy. */
 const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
-
-/**
- * `buffer` as a plain `Uint8Array` (Buffer's `slice` does not copy, which
- * surprises code written for `Uint8Array`). A view when `buffer` owns its
- * memory, a copy when it sits in a shared pool.
- */
-const own = (buffer: Buffer): Uint8Array =>
-  buffer.byteOffset === 0 && buffer.buffer.byteLength === buffer.length
-    ? new Uint8Array(buffer.buffer, 0, buffer.length)
-    : new Uint8Array(buffer)
 
 const readU32 = (b: Uint8Array, o: number): number => b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)
 
@@ -207,7 +199,6 @@ export class RandomPool {
 // ---------------------------------------------------------------------------
 
 const CIPHER = "chacha20-poly1305"
-const CIPHER_OPTIONS = { authTagLength: 16 } as const
 
 const makeAead = (nativeThreshold: number) => (key: Uint8Array): Crypto.Aead => {
   checkLength("key", key, Crypto.KEY_SIZE)
@@ -240,15 +231,7 @@ const makeAead = (nativeThreshold: number) => (key: Uint8Array): Crypto.Aead => 
     }
     const secret = NodeCrypto.createSecretKey(subkey)
     subkey.fill(0)
-    const cipher = NodeCrypto.createCipheriv(CIPHER, secret, iv, CIPHER_OPTIONS)
-    if (aad !== undefined) cipher.setAAD(aad, { plaintextLength: length })
-    const ciphertext = cipher.update(plaintext)
-    const tail = cipher.final()
-    const result = out ?? allocExact(length + Crypto.TAG_SIZE)
-    result.set(ciphertext, 0)
-    if (tail.length > 0) result.set(tail, ciphertext.length)
-    result.set(cipher.getAuthTag(), length)
-    return result
+    return OpenSsl.seal(CIPHER, secret, iv, plaintext, aad, out)
   }
 
   const open = (nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uint8Array | undefined => {
@@ -269,17 +252,7 @@ const makeAead = (nativeThreshold: number) => (key: Uint8Array): Crypto.Aead => 
     }
     const secret = NodeCrypto.createSecretKey(subkey)
     subkey.fill(0)
-    const decipher = NodeCrypto.createDecipheriv(CIPHER, secret, iv, CIPHER_OPTIONS)
-    decipher.setAuthTag(sealed.subarray(length))
-    if (aad !== undefined) decipher.setAAD(aad, { plaintextLength: length })
-    const plaintext = decipher.update(sealed.subarray(0, length))
-    try {
-      decipher.final()
-    } catch {
-      plaintext.fill(0)
-      return undefined
-    }
-    return own(plaintext)
+    return OpenSsl.open(CIPHER, secret, iv, sealed, aad)
   }
 
   return { seal, open }

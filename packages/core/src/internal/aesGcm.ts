@@ -6,14 +6,15 @@
  *
  * The key is wrapped once in a `KeyObject` (`createSecretKey` copies it; the
  * caller may wipe its array at once): on Node 24 `createCipheriv` with a raw
- * key costs several times more per message. Node has no "update into"
- * API, so the ciphertext is copied once from `cipher.update` into the output.
+ * key costs several times more per message. The operation itself is
+ * `openSsl.ts`'s, shared with the node provider.
  *
  * @internal
  */
 import * as NodeCrypto from "node:crypto"
 import type * as Crypto from "../Crypto.ts"
 import { checkLength } from "./bytes.ts"
+import * as OpenSsl from "./openSsl.ts"
 
 /**
  * Size of a key.
@@ -36,18 +37,6 @@ export const NONCE_SIZE = 12
  */
 export const TAG_SIZE = 16
 
-const CIPHER = "aes-256-gcm"
-const OPTIONS = { authTagLength: TAG_SIZE } as const
-
-/**
- * A plain `Uint8Array` of what OpenSSL returned: a view when the `Buffer`
- * owns its memory, a copy when it sits in Node's shared pool.
- */
-const own = (buffer: Buffer): Uint8Array =>
-  buffer.byteOffset === 0 && buffer.buffer.byteLength === buffer.length
-    ? new Uint8Array(buffer.buffer, 0, buffer.length)
-    : new Uint8Array(buffer)
-
 /**
  * AES-256-GCM bound to `key` (copied into a `KeyObject`): `seal` returns (or
  * writes into `out`, exactly `plaintext.length + 16` bytes) ciphertext ‖ tag;
@@ -63,34 +52,14 @@ export const make = (key: Uint8Array): Crypto.Aead => {
 
   const seal = (nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array, out?: Uint8Array): Uint8Array => {
     checkLength("nonce", nonce, NONCE_SIZE)
-    const length = plaintext.length
-    if (out !== undefined) checkLength("out", out, length + TAG_SIZE)
-    const cipher = NodeCrypto.createCipheriv(CIPHER, secret, nonce, OPTIONS)
-    if (aad !== undefined) cipher.setAAD(aad)
-    const ciphertext = cipher.update(plaintext)
-    const tail = cipher.final()
-    const result = out ?? new Uint8Array(length + TAG_SIZE)
-    result.set(ciphertext, 0)
-    if (tail.length > 0) result.set(tail, ciphertext.length)
-    result.set(cipher.getAuthTag(), length)
-    return result
+    if (out !== undefined) checkLength("out", out, plaintext.length + TAG_SIZE)
+    return OpenSsl.seal("aes-256-gcm", secret, nonce, plaintext, aad, out)
   }
 
   const open = (nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uint8Array | undefined => {
     checkLength("nonce", nonce, NONCE_SIZE)
-    const length = sealed.length - TAG_SIZE
-    if (length < 0) return undefined
-    const decipher = NodeCrypto.createDecipheriv(CIPHER, secret, nonce, OPTIONS)
-    decipher.setAuthTag(sealed.subarray(length))
-    if (aad !== undefined) decipher.setAAD(aad)
-    const plaintext = decipher.update(sealed.subarray(0, length))
-    try {
-      decipher.final()
-    } catch {
-      plaintext.fill(0)
-      return undefined
-    }
-    return own(plaintext)
+    if (sealed.length < TAG_SIZE) return undefined
+    return OpenSsl.open("aes-256-gcm", secret, nonce, sealed, aad)
   }
 
   return { seal, open }
