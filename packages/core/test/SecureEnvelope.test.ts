@@ -55,6 +55,9 @@ const pair = (options: SecureEnvelope.Options = {}, serverOptions: SecureEnvelop
 
 const echo = (text: string) => Message.Echo({ text })
 
+/** The refusals are the same whatever the data-frame cipher. */
+const CIPHERS: ReadonlyArray<SecureEnvelope.Cipher> = ["xchacha20-poly1305", "aes-256-gcm"]
+
 describe("SecureEnvelope", () => {
   it.effect("known answer: frame 0 and 1 of the client, and the layout seq ‖ ct(flags ‖ bincode) ‖ tag", () =>
     Effect.gen(function*() {
@@ -87,79 +90,89 @@ describe("SecureEnvelope", () => {
       }
     }))
 
-  it.effect("refuses a replayed frame (typed Replay) and stays failed", () =>
-    Effect.gen(function*() {
-      const { client, server } = yield* pair()
-      const frames = [0, 1, 2].map((i) => ok(client.seal(echo(String(i)))))
-      ok(server.open(frames[0]))
-      ok(server.open(frames[1]))
-      assert.deepStrictEqual(violationOf(server.open(frames[0])), { kind: "Replay", expected: 2, received: 0 })
-      // the sequence is broken: even the right next frame is refused now
-      assert.strictEqual(failure(server.open(frames[2])).reason._tag, "SecurityError")
-    }))
+  for (const cipher of CIPHERS) {
+    it.effect(`refuses a replayed frame (typed Replay) and stays failed (${cipher})`, () =>
+      Effect.gen(function*() {
+        const { client, server } = yield* pair({ cipher })
+        const frames = [0, 1, 2].map((i) => ok(client.seal(echo(String(i)))))
+        ok(server.open(frames[0]))
+        ok(server.open(frames[1]))
+        assert.deepStrictEqual(violationOf(server.open(frames[0])), { kind: "Replay", expected: 2, received: 0 })
+        // the sequence is broken: even the right next frame is refused now
+        assert.strictEqual(failure(server.open(frames[2])).reason._tag, "SecurityError")
+      }))
+  }
 
-  it.effect("refuses a duplicated frame (the same frame twice in a row)", () =>
-    Effect.gen(function*() {
-      const { client, server } = yield* pair()
-      const frame = ok(client.seal(echo("once")))
-      ok(server.open(frame))
-      assert.deepStrictEqual(violationOf(server.open(frame)), { kind: "Replay", expected: 1, received: 0 })
-    }))
+  for (const cipher of CIPHERS) {
+    it.effect(`refuses a duplicated frame (the same frame twice in a row) (${cipher})`, () =>
+      Effect.gen(function*() {
+        const { client, server } = yield* pair({ cipher })
+        const frame = ok(client.seal(echo("once")))
+        ok(server.open(frame))
+        assert.deepStrictEqual(violationOf(server.open(frame)), { kind: "Replay", expected: 1, received: 0 })
+      }))
+  }
 
-  it.effect("refuses reordered frames and frames after a dropped one (typed OutOfOrder)", () =>
-    Effect.gen(function*() {
-      const a = yield* pair()
-      const frames = [0, 1, 2].map((i) => ok(a.client.seal(echo(String(i)))))
-      assert.deepStrictEqual(violationOf(a.server.open(frames[1])), { kind: "OutOfOrder", expected: 0, received: 1 })
-      const b = yield* pair()
-      const more = [0, 1, 2].map((i) => ok(b.client.seal(echo(String(i)))))
-      ok(b.server.open(more[0]))
-      assert.deepStrictEqual(violationOf(b.server.open(more[2])), { kind: "OutOfOrder", expected: 1, received: 2 })
-    }))
+  for (const cipher of CIPHERS) {
+    it.effect(`refuses reordered frames and frames after a dropped one (typed OutOfOrder) (${cipher})`, () =>
+      Effect.gen(function*() {
+        const a = yield* pair({ cipher })
+        const frames = [0, 1, 2].map((i) => ok(a.client.seal(echo(String(i)))))
+        assert.deepStrictEqual(violationOf(a.server.open(frames[1])), { kind: "OutOfOrder", expected: 0, received: 1 })
+        const b = yield* pair({ cipher })
+        const more = [0, 1, 2].map((i) => ok(b.client.seal(echo(String(i)))))
+        ok(b.server.open(more[0]))
+        assert.deepStrictEqual(violationOf(b.server.open(more[2])), { kind: "OutOfOrder", expected: 1, received: 2 })
+      }))
+  }
 
-  it.effect("refuses a reflected frame (typed Reflection), even at the expected sequence number", () =>
-    Effect.gen(function*() {
-      const { client, server } = yield* pair()
-      const own = ok(client.seal(echo("mine")))
-      assert.deepStrictEqual(violationOf(client.open(own)), { kind: "Reflection", expected: 0, received: 0 })
-      const fromServer = ok(server.seal(echo("x")))
-      ok(server.open(own))
-      // the server's frame 0 bounced back to the server, which expects 1
-      assert.deepStrictEqual(violationOf(server.open(fromServer)), { kind: "Reflection", expected: 1, received: 0 })
-    }))
+  for (const cipher of CIPHERS) {
+    it.effect(`refuses a reflected frame (typed Reflection), even at the expected sequence number (${cipher})`, () =>
+      Effect.gen(function*() {
+        const { client, server } = yield* pair({ cipher })
+        const own = ok(client.seal(echo("mine")))
+        assert.deepStrictEqual(violationOf(client.open(own)), { kind: "Reflection", expected: 0, received: 0 })
+        const fromServer = ok(server.seal(echo("x")))
+        ok(server.open(own))
+        // the server's frame 0 bounced back to the server, which expects 1
+        assert.deepStrictEqual(violationOf(server.open(fromServer)), { kind: "Reflection", expected: 1, received: 0 })
+      }))
+  }
 
-  it.effect("a tampered, short or wrongly keyed frame is a DecryptionFailure", () =>
-    Effect.gen(function*() {
-      for (const mutate of [
-        (p: Uint8Array) => p.subarray(0, SecureEnvelope.MIN_PAYLOAD_SIZE - 1),
-        (p: Uint8Array) => {
-          const q = p.slice()
-          q[10] ^= 1
-          return q
-        },
-        (p: Uint8Array) => {
-          const q = p.slice()
-          q[7] ^= 4 // the sequence number is authenticated (part of the nonce)
-          return q
-        },
-        (p: Uint8Array) => {
-          const q = p.slice()
-          q[q.length - 1] ^= 0x80
-          return q
+  for (const cipher of CIPHERS) {
+    it.effect(`a tampered, short or wrongly keyed frame is a DecryptionFailure (${cipher})`, () =>
+      Effect.gen(function*() {
+        for (const mutate of [
+          (p: Uint8Array) => p.subarray(0, SecureEnvelope.MIN_PAYLOAD_SIZE - 1),
+          (p: Uint8Array) => {
+            const q = p.slice()
+            q[10] ^= 1
+            return q
+          },
+          (p: Uint8Array) => {
+            const q = p.slice()
+            q[7] ^= 4 // the sequence number is authenticated (part of the nonce)
+            return q
+          },
+          (p: Uint8Array) => {
+            const q = p.slice()
+            q[q.length - 1] ^= 0x80
+            return q
+          }
+        ]) {
+          const { client, server } = yield* pair({ cipher })
+          const frame = ok(client.seal(echo("data")))
+          assert.strictEqual(failure(server.open(Packet.make(mutate(frame.payload)))).reason._tag, "DecryptionFailure")
         }
-      ]) {
-        const { client, server } = yield* pair()
-        const frame = ok(client.seal(echo("data")))
-        assert.strictEqual(failure(server.open(Packet.make(mutate(frame.payload)))).reason._tag, "DecryptionFailure")
-      }
-      const { crypto } = yield* pair()
-      const stranger = SecureEnvelope.makeUnsafe(crypto, {
-        ...clientKeys,
-        sendKey: new Uint8Array(32).fill(9)
-      })
-      const { server } = yield* pair()
-      assert.strictEqual(failure(server.open(ok(stranger.seal(echo("x"))))).reason._tag, "DecryptionFailure")
-    }))
+        const { crypto } = yield* pair({ cipher })
+        const stranger = SecureEnvelope.makeUnsafe(crypto, {
+          ...clientKeys,
+          sendKey: new Uint8Array(32).fill(9)
+        }, { cipher })
+        const { server } = yield* pair({ cipher })
+        assert.strictEqual(failure(server.open(ok(stranger.seal(echo("x"))))).reason._tag, "DecryptionFailure")
+      }))
+  }
 
   it.effect("compresses bodies over the threshold when smaller, and opens them (lz4 and zstd)", () =>
     Effect.gen(function*() {
@@ -219,16 +232,18 @@ describe("SecureEnvelope", () => {
       assert.match(error.message, /flags/)
     }))
 
-  it.effect("a destroyed envelope neither seals nor opens", () =>
-    Effect.gen(function*() {
-      const { client, server } = yield* pair()
-      const frame = ok(client.seal(Message.Ping()))
-      client.destroy()
-      server.destroy()
-      assert.isTrue(client.destroyed)
-      assert.strictEqual(failure(client.seal(Message.Ping())).reason._tag, "EncryptionFailure")
-      assert.strictEqual(failure(server.open(frame)).reason._tag, "DecryptionFailure")
-    }))
+  for (const cipher of CIPHERS) {
+    it.effect(`a destroyed envelope neither seals nor opens (${cipher})`, () =>
+      Effect.gen(function*() {
+        const { client, server } = yield* pair({ cipher })
+        const frame = ok(client.seal(Message.Ping()))
+        client.destroy()
+        server.destroy()
+        assert.isTrue(client.destroyed)
+        assert.strictEqual(failure(client.seal(Message.Ping())).reason._tag, "EncryptionFailure")
+        assert.strictEqual(failure(server.open(frame)).reason._tag, "DecryptionFailure")
+      }))
+  }
 })
 
 const PING_FRAME = "0000000000000000" + "44a4e51714" + "6771591f6957c9fbc6a5c036278de842"

@@ -1,8 +1,9 @@
 /**
  * The AES-256-GCM cipher suite of the extended profile's envelope
  * (docs/PROTOCOL.md §5.1): the nonce construction against node:crypto used
- * directly (sequence numbers 0, 1 and 2^32), the known-answer frames of §7,
- * and the same refusals as under XChaCha20-Poly1305.
+ * directly (sequence numbers 0, 1 and 2^32), the known-answer frames of §7.
+ * The refusals (replay, reorder, reflection, tampering) run under each cipher
+ * in SecureEnvelope.test.ts.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -144,63 +145,8 @@ describe("SecureEnvelope with AES-256-GCM", () => {
       assert.deepStrictEqual(ok(client.open(ok(server.seal(random)))), random)
     }))
 
-  it.effect("refuses replayed, duplicated and reordered frames (typed), and stays failed", () =>
+  it.effect("a peer sealing with XChaCha20-Poly1305 under the same keys is not understood (DecryptionFailure)", () =>
     Effect.gen(function*() {
-      const a = yield* pair()
-      const frames = [0, 1, 2].map((i) => ok(a.client.seal(echo(String(i)))))
-      ok(a.server.open(frames[0]))
-      ok(a.server.open(frames[1]))
-      assert.deepStrictEqual(violationOf(a.server.open(frames[0])), { kind: "Replay", expected: 2, received: 0 })
-      assert.strictEqual(failure(a.server.open(frames[2])).reason._tag, "SecurityError")
-
-      const b = yield* pair()
-      const once = ok(b.client.seal(echo("once")))
-      ok(b.server.open(once))
-      assert.deepStrictEqual(violationOf(b.server.open(once)), { kind: "Replay", expected: 1, received: 0 })
-
-      const c = yield* pair()
-      const more = [0, 1, 2].map((i) => ok(c.client.seal(echo(String(i)))))
-      assert.deepStrictEqual(violationOf(c.server.open(more[1])), { kind: "OutOfOrder", expected: 0, received: 1 })
-    }))
-
-  it.effect("refuses a reflected frame (typed Reflection)", () =>
-    Effect.gen(function*() {
-      const { client, server } = yield* pair()
-      const own = ok(client.seal(echo("mine")))
-      assert.deepStrictEqual(violationOf(client.open(own)), { kind: "Reflection", expected: 0, received: 0 })
-      const fromServer = ok(server.seal(echo("x")))
-      ok(server.open(own))
-      assert.deepStrictEqual(violationOf(server.open(fromServer)), { kind: "Reflection", expected: 1, received: 0 })
-    }))
-
-  it.effect("a tampered, short, wrongly keyed or other-cipher frame is a DecryptionFailure", () =>
-    Effect.gen(function*() {
-      for (const mutate of [
-        (p: Uint8Array) => p.subarray(0, SecureEnvelope.MIN_PAYLOAD_SIZE - 1),
-        (p: Uint8Array) => {
-          const q = p.slice()
-          q[10] ^= 1
-          return q
-        },
-        (p: Uint8Array) => {
-          const q = p.slice()
-          q[7] ^= 4 // the sequence number is authenticated (part of the nonce)
-          return q
-        },
-        (p: Uint8Array) => {
-          const q = p.slice()
-          q[q.length - 1] ^= 0x80
-          return q
-        }
-      ]) {
-        const { client, server } = yield* pair()
-        const frame = ok(client.seal(echo("data")))
-        assert.strictEqual(failure(server.open(Packet.make(mutate(frame.payload)))).reason._tag, "DecryptionFailure")
-      }
-      const { crypto, server } = yield* pair()
-      const stranger = SecureEnvelope.makeUnsafe(crypto, { ...clientKeys, sendKey: new Uint8Array(32).fill(9) }, AES)
-      assert.strictEqual(failure(server.open(ok(stranger.seal(echo("x"))))).reason._tag, "DecryptionFailure")
-      // a peer that seals with XChaCha20-Poly1305 under the same keys is not understood
       const mismatched = yield* pair({}, AES)
       assert.strictEqual(
         failure(mismatched.server.open(ok(mismatched.client.seal(echo("x"))))).reason._tag,
@@ -208,15 +154,6 @@ describe("SecureEnvelope with AES-256-GCM", () => {
       )
     }))
 
-  it.effect("a destroyed envelope neither seals nor opens", () =>
-    Effect.gen(function*() {
-      const { client, server } = yield* pair()
-      const frame = ok(client.seal(Message.Ping()))
-      client.destroy()
-      server.destroy()
-      assert.strictEqual(failure(client.seal(Message.Ping())).reason._tag, "EncryptionFailure")
-      assert.strictEqual(failure(server.open(frame)).reason._tag, "DecryptionFailure")
-    }))
 })
 
 describe("internal/aesGcm", () => {
