@@ -65,6 +65,7 @@ import type * as Scope from "effect/Scope"
 import type * as Compression from "./Compression.ts"
 import * as Crypto from "./Crypto.ts"
 import { equalConstantTime } from "./internal/bytes.ts"
+import { Machine } from "./internal/handshakeMachine.ts"
 import * as Handshake from "./Handshake.ts"
 import * as Identity from "./Identity.ts"
 import * as Message from "./Message.ts"
@@ -758,38 +759,8 @@ export const parseConfirm = (
 const CLIENT_NONCE_LABEL = ascii("client_nonce")
 const SERVER_NONCE_LABEL = ascii("server_nonce")
 
-/**
- * What the client and the server machines share: `pipe`, and ending — a
- * failure wipes the secrets and leaves the machine `Failed`; `destroy`
- * wipes them too and fails a machine that is not done.
- */
-abstract class Machine<Phase extends string> {
-  pipe() {
-    return Pipeable.pipeArguments(this, arguments)
-  }
-
-  readonly [TypeId] = TypeId
-  abstract phase: Phase | "Done" | "Failed"
-
-  protected abstract wipe(): void
-
-  readonly destroy = (): void => {
-    this.wipe()
-    if (this.phase !== "Done") this.phase = "Failed"
-  }
-
-  protected fail(detail: string): Result.Result<never, ProtocolError.ProtocolError> {
-    return this.failWith(handshakeError(detail))
-  }
-
-  protected failWith(error: ProtocolError.ProtocolError): Result.Result<never, ProtocolError.ProtocolError> {
-    this.wipe()
-    this.phase = "Failed"
-    return Result.fail(error)
-  }
-}
-
 class Client extends Machine<Handshake.ClientPhase> implements ClientHandshake {
+  readonly [TypeId] = TypeId
   readonly side = "client" as const
   phase: Handshake.ClientPhase = "Initial"
   private readonly crypto: Crypto.Crypto["Service"]
@@ -940,6 +911,7 @@ interface Pending {
 }
 
 class Server extends Machine<Handshake.ServerPhase> implements ServerHandshake {
+  readonly [TypeId] = TypeId
   readonly side = "server" as const
   phase: Handshake.ServerPhase = "AwaitingInit"
   private readonly crypto: Crypto.Crypto["Service"]

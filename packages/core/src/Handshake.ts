@@ -50,6 +50,7 @@ import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import * as Crypto from "./Crypto.ts"
 import { equalConstantTime } from "./internal/bytes.ts"
+import { Machine } from "./internal/handshakeMachine.ts"
 import * as Message from "./Message.ts"
 import * as ProtocolError from "./ProtocolError.ts"
 import * as ReplayCache from "./ReplayCache.ts"
@@ -283,10 +284,7 @@ const keyPair = (crypto: Crypto.Crypto["Service"], fixed: FixedSecrets | undefin
 const nonce = (crypto: Crypto.Crypto["Service"], fixed: FixedSecrets | undefined): Uint8Array =>
   fixed?.nonce === undefined ? crypto.randomBytes(NONCE_SIZE) : checkFixed("nonce", fixed.nonce, NONCE_SIZE)
 
-class Client implements ClientHandshake {
-  pipe() {
-    return Pipeable.pipeArguments(this, arguments)
-  }
+class Client extends Machine<ClientPhase> implements ClientHandshake {
 
   readonly [TypeId] = TypeId
   readonly side = "client" as const
@@ -297,6 +295,7 @@ class Client implements ClientHandshake {
   private clientNonce: Uint8Array | undefined = undefined
 
   constructor(crypto: Crypto.Crypto["Service"], options: ClientOptions | undefined) {
+    super()
     this.crypto = crypto
     this.fixed = options?.fixed
   }
@@ -339,27 +338,13 @@ class Client implements ClientHandshake {
     })
   }
 
-  readonly destroy = (): void => {
-    this.wipe()
-    if (this.phase !== "Done") this.phase = "Failed"
-  }
-
-  private fail(detail: string): Result.Result<never, ProtocolError.ProtocolError> {
-    this.wipe()
-    this.phase = "Failed"
-    return failure(detail)
-  }
-
-  private wipe(): void {
+  protected wipe(): void {
     this.secretKey?.fill(0)
     this.secretKey = undefined
   }
 }
 
-class Server implements ServerHandshake {
-  pipe() {
-    return Pipeable.pipeArguments(this, arguments)
-  }
+class Server extends Machine<ServerPhase> implements ServerHandshake {
 
   readonly [TypeId] = TypeId
   readonly side = "server" as const
@@ -379,6 +364,7 @@ class Server implements ServerHandshake {
     replayCache: ReplayCache.ReplayCache,
     options: ServerOptions | undefined
   ) {
+    super()
     this.crypto = crypto
     this.replayCache = replayCache
     this.fixed = options?.fixed
@@ -430,18 +416,7 @@ class Server implements ServerHandshake {
     return Result.succeed(sessionKey)
   }
 
-  readonly destroy = (): void => {
-    this.wipe()
-    if (this.phase !== "Done") this.phase = "Failed"
-  }
-
-  private fail(detail: string): Result.Result<never, ProtocolError.ProtocolError> {
-    this.wipe()
-    this.phase = "Failed"
-    return failure(detail)
-  }
-
-  private wipe(): void {
+  protected wipe(): void {
     this.sessionKey?.fill(0)
     this.sessionKey = undefined
   }
