@@ -1,14 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js"
 import * as Effect from "effect/Effect"
-import * as Result from "effect/Result"
 import * as Compression from "../src/Compression.ts"
 import * as Crypto from "../src/Crypto.ts"
-import type * as ExtendedHandshake from "../src/ExtendedHandshake.ts"
 import * as Message from "../src/Message.ts"
 import * as Packet from "../src/Packet.ts"
-import type * as ProtocolError from "../src/ProtocolError.ts"
 import * as SecureEnvelope from "../src/SecureEnvelope.ts"
+import { failure, ok, sidesOf, violationOf } from "./envelope.ts"
 import { hex, toHex } from "./vectors.ts"
 
 // The client's keys of the known-answer handshake (ExtendedHandshake.test.ts, docs/PROTOCOL.md §6).
@@ -17,34 +15,7 @@ const S2C_KEY = hex("ecde31071325d580798a37a6cb333f3cb069738ea7cfe3a71c9d5f0ffe4
 const C2S_IV = hex("ff5bbd45f07c158b88ec48f5dd7074e3")
 const S2C_IV = hex("da60ec85f2e9c24a6846503a3c8c105d")
 
-const clientKeys: ExtendedHandshake.SessionKeys = {
-  sendKey: C2S_KEY,
-  receiveKey: S2C_KEY,
-  sendIv: C2S_IV,
-  receiveIv: S2C_IV
-}
-const serverKeys: ExtendedHandshake.SessionKeys = {
-  sendKey: S2C_KEY,
-  receiveKey: C2S_KEY,
-  sendIv: S2C_IV,
-  receiveIv: C2S_IV
-}
-
-const ok = <A>(result: Result.Result<A, ProtocolError.ProtocolError>): A => {
-  if (Result.isFailure(result)) assert.fail(`unexpected failure: ${result.failure.message}`)
-  return result.success
-}
-
-const failure = (result: Result.Result<unknown, ProtocolError.ProtocolError>): ProtocolError.ProtocolError => {
-  if (Result.isSuccess(result)) return assert.fail("expected a failure")
-  return result.failure
-}
-
-const violationOf = (result: Result.Result<unknown, ProtocolError.ProtocolError>) => {
-  const violation = SecureEnvelope.integrityViolation(failure(result))
-  if (violation === undefined) return assert.fail(`expected an integrity violation, got ${failure(result).message}`)
-  return { kind: violation.kind, expected: violation.expected, received: violation.received }
-}
+const { clientKeys, serverKeys } = sidesOf(C2S_KEY, S2C_KEY, C2S_IV, S2C_IV)
 
 const pair = (options: SecureEnvelope.Options = {}, serverOptions: SecureEnvelope.Options = options) =>
   Effect.map(Crypto.makeDefault, (crypto) => ({

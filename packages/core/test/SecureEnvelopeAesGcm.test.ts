@@ -7,16 +7,14 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Result from "effect/Result"
 import * as NodeCrypto from "node:crypto"
 import * as Compression from "../src/Compression.ts"
 import * as Crypto from "../src/Crypto.ts"
-import type * as ExtendedHandshake from "../src/ExtendedHandshake.ts"
 import * as AesGcm from "../src/internal/aesGcm.ts"
 import * as Message from "../src/Message.ts"
 import * as Packet from "../src/Packet.ts"
-import type * as ProtocolError from "../src/ProtocolError.ts"
 import * as SecureEnvelope from "../src/SecureEnvelope.ts"
+import { failure, ok, sidesOf, violationOf } from "./envelope.ts"
 import { hex, toHex } from "./vectors.ts"
 
 // The keys of the known-answer handshake with AES-256-GCM (docs/PROTOCOL.md §7.1, ExtendedHandshakeCipher.test.ts).
@@ -25,34 +23,7 @@ const S2C_KEY = hex("04fdf72d3d3ec279aa3c5a6bda11b9ffccf2ce1c3eb4186545e63b5a6d5
 const C2S_IV = hex("c869c95cf1931df783e59c4b2453e226")
 const S2C_IV = hex("2a2ffe756041a92bd34f52ef686a92ad")
 
-const clientKeys: ExtendedHandshake.SessionKeys = {
-  sendKey: C2S_KEY,
-  receiveKey: S2C_KEY,
-  sendIv: C2S_IV,
-  receiveIv: S2C_IV
-}
-const serverKeys: ExtendedHandshake.SessionKeys = {
-  sendKey: S2C_KEY,
-  receiveKey: C2S_KEY,
-  sendIv: S2C_IV,
-  receiveIv: C2S_IV
-}
-
-const ok = <A>(result: Result.Result<A, ProtocolError.ProtocolError>): A => {
-  if (Result.isFailure(result)) assert.fail(`unexpected failure: ${result.failure.message}`)
-  return result.success
-}
-
-const failure = (result: Result.Result<unknown, ProtocolError.ProtocolError>): ProtocolError.ProtocolError => {
-  if (Result.isSuccess(result)) return assert.fail("expected a failure")
-  return result.failure
-}
-
-const violationOf = (result: Result.Result<unknown, ProtocolError.ProtocolError>) => {
-  const violation = SecureEnvelope.integrityViolation(failure(result))
-  if (violation === undefined) return assert.fail(`expected an integrity violation, got ${failure(result).message}`)
-  return { kind: violation.kind, expected: violation.expected, received: violation.received }
-}
+const { clientKeys, serverKeys } = sidesOf(C2S_KEY, S2C_KEY, C2S_IV, S2C_IV)
 
 const AES: SecureEnvelope.Options = { cipher: "aes-256-gcm" }
 
