@@ -12,7 +12,6 @@ import type * as Arr from "effect/Array"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import * as Result from "effect/Result"
@@ -32,7 +31,7 @@ import * as Client from "../src/Client.ts"
 import * as Daemon from "../src/Daemon.ts"
 import * as ExtendedSession from "../src/ExtendedSession.ts"
 import * as Session from "../src/Session.ts"
-import { forward, packetRelay, type Rewrite } from "./packetRelay.ts"
+import { echoServer, errorOf, forward, handshakeDetail, packetRelay, type Rewrite, text } from "./loopback.ts"
 
 const host = "127.0.0.1"
 const serverId = Identity.generate()
@@ -41,53 +40,9 @@ const attackerId = Identity.generate()
 
 const noReconnect = new NetworkConfig.ClientConfig({ ...NetworkConfig.defaults.client, auto_reconnect: false })
 
-const errorOf = <A>(exit: Exit.Exit<A, ProtocolError.ProtocolError>): ProtocolError.ProtocolError => {
-  const error = Option.getOrUndefined(Exit.findErrorOption(exit))
-  if (error === undefined) return assert.fail(`expected a failure, got ${Exit.isSuccess(exit) ? "success" : "a defect"}`)
-  return error
-}
-
-const handshakeDetail = <A>(exit: Exit.Exit<A, ProtocolError.ProtocolError>): string => {
-  const error = errorOf(exit)
-  return error.reason._tag === "HandshakeError" ? error.reason.detail : error.reason._tag
-}
-
-const text = (message: Message.Message | undefined) => message?._tag === "Echo" ? message.text : String(message?._tag)
-
 // -----------------------------------------------------------------------------
 // servers and relays
 // -----------------------------------------------------------------------------
-
-/**
- * A server that answers every message with itself, on the extended profile
- * (or the compatible one), and reports how each session ended.
- */
-const echoServer = (open: (connection: Connection.Connection) => Effect.Effect<
-  Session.Session,
-  ProtocolError.ProtocolError,
-  Crypto.Crypto | ReplayCache.ReplayCache | Scope.Scope
->) =>
-  Effect.gen(function*() {
-    const ended = yield* Queue.unbounded<Exit.Exit<never, ProtocolError.ProtocolError>>()
-    const received = yield* Ref.make<Array<string>>([])
-    const server = yield* Tcp.listen({ host, port: 0 })
-    const cache = ReplayCache.makeUnsafe()
-    yield* Effect.forkScoped(server.run((connection) =>
-      Effect.gen(function*() {
-        const session = yield* open(connection)
-        while (true) {
-          const messages = yield* session.receive
-          yield* Ref.update(received, (all) => [...all, ...messages.map(text)])
-          yield* session.send(messages)
-        }
-      }).pipe(
-        Effect.exit,
-        Effect.flatMap((exit) => Queue.offer(ended, exit)),
-        Effect.provideService(ReplayCache.ReplayCache, cache)
-      )
-    ))
-    return { port: server.port, ended, received }
-  })
 
 /**
  * An active man in the middle: it runs its own handshake with each side

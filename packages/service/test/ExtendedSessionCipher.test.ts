@@ -12,11 +12,9 @@ import { sha256 } from "@noble/hashes/sha2.js"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import * as Result from "effect/Result"
-import type * as Scope from "effect/Scope"
 import * as Crypto from "@network-protocol/core/Crypto"
 import * as ExtendedHandshake from "@network-protocol/core/ExtendedHandshake"
 import * as Identity from "@network-protocol/core/Identity"
@@ -24,69 +22,20 @@ import * as Message from "@network-protocol/core/Message"
 import * as MessageCodec from "@network-protocol/core/MessageCodec"
 import * as NetworkConfig from "@network-protocol/core/NetworkConfig"
 import * as Packet from "@network-protocol/core/Packet"
-import type * as ProtocolError from "@network-protocol/core/ProtocolError"
-import * as ReplayCache from "@network-protocol/core/ReplayCache"
 import * as SecureEnvelope from "@network-protocol/core/SecureEnvelope"
-import type * as Connection from "@network-protocol/transport/Connection"
 import * as Tcp from "@network-protocol/transport/Tcp"
 import * as NodeCrypto from "node:crypto"
 import * as Client from "../src/Client.ts"
 import * as Daemon from "../src/Daemon.ts"
 import * as ExtendedSession from "../src/ExtendedSession.ts"
 import * as Session from "../src/Session.ts"
-import { forward, packetRelay, type Rewrite } from "./packetRelay.ts"
+import { echoServer, forward, handshakeDetail, packetRelay, type Rewrite, text } from "./loopback.ts"
 
 const host = "127.0.0.1"
 const serverId = Identity.generate()
 const AES = ["aes-256-gcm"] as const
 const INIT_CIPHER_OFFSET = 60 + 7
 const RESPONSE_CIPHER_OFFSET = 84 + 7
-
-const errorOf = <A>(exit: Exit.Exit<A, ProtocolError.ProtocolError>): ProtocolError.ProtocolError => {
-  const error = Option.getOrUndefined(Exit.findErrorOption(exit))
-  if (error === undefined) return assert.fail(`expected a failure, got ${Exit.isSuccess(exit) ? "success" : "a defect"}`)
-  return error
-}
-
-const handshakeDetail = <A>(exit: Exit.Exit<A, ProtocolError.ProtocolError>): string => {
-  const error = errorOf(exit)
-  return error.reason._tag === "HandshakeError" ? error.reason.detail : error.reason._tag
-}
-
-const text = (message: Message.Message | undefined) => message?._tag === "Echo" ? message.text : String(message?._tag)
-
-type Open = (
-  connection: Connection.Connection
-) => Effect.Effect<Session.Session, ProtocolError.ProtocolError, Crypto.Crypto | ReplayCache.ReplayCache | Scope.Scope>
-
-const securityOf = (session: Session.Session): ExtendedSession.Security | undefined =>
-  "security" in session ? (session as ExtendedSession.ExtendedSession).security : undefined
-
-/** Echoes every message; reports the security of each session (extended ones) and how it ended. */
-const echoServer = (open: Open) =>
-  Effect.gen(function*() {
-    const securities = yield* Queue.unbounded<ExtendedSession.Security | undefined>()
-    const ended = yield* Queue.unbounded<Exit.Exit<never, ProtocolError.ProtocolError>>()
-    const received = yield* Ref.make<Array<string>>([])
-    const server = yield* Tcp.listen({ host, port: 0 })
-    const cache = ReplayCache.makeUnsafe()
-    yield* Effect.forkScoped(server.run((connection) =>
-      Effect.gen(function*() {
-        const session = yield* open(connection)
-        yield* Queue.offer(securities, securityOf(session))
-        while (true) {
-          const messages = yield* session.receive
-          yield* Ref.update(received, (all) => [...all, ...messages.map(text)])
-          yield* session.send(messages)
-        }
-      }).pipe(
-        Effect.exit,
-        Effect.flatMap((exit) => Queue.offer(ended, exit)),
-        Effect.provideService(ReplayCache.ReplayCache, cache)
-      )
-    ))
-    return { port: server.port, securities, ended, received }
-  })
 
 /** A relay that records every packet, per direction, of all its connections. */
 const recordingRelay = (target: number) =>
